@@ -1,0 +1,1 @@
+"""Answers above retrieval: the cited extractive answer, Keep Reading and learn series."""

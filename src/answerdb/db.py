@@ -1,0 +1,235 @@
+"""AnswerDB: the one facade every interface (Python, CLI, HTTP, pages) calls."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from answerdb.answer.compose import compose
+from answerdb.answer.related import related
+from answerdb.answer.series import Series, series_from_metadata
+from answerdb.embed import Embedder, load_embedder
+from answerdb.errors import InputError, ModelMismatchError
+from answerdb.ingest import iter_sources, read_path, split_passages
+from answerdb.retrieve.hybrid import MODES, FusionSettings, fuse
+from answerdb.store.base import Store
+from answerdb.store.filters import Where
+from answerdb.types import Answer, Document, Hit, IngestReport, Passage, Skipped
+
+# Progress callbacks get (done, total) in passages.
+Progress = Callable[[int, int], None]
+BATCH_PASSAGES = 256
+MAX_PASSAGE_WORDS = 180
+
+
+class AnswerDB:
+    """A knowledge base: ingest documents, then search, ask and browse what is related."""
+
+    def __init__(
+        self,
+        store: Store,
+        model: str,
+        fusion: FusionSettings | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.store = store
+        self.model_name = model
+        self.fusion = fusion or FusionSettings()
+        self._embedder = embedder
+
+    # -- lifecycle ------------------------------------------------------------------------
+    @property
+    def embedder(self) -> Embedder:
+        """The embedding model, loaded on first use and checked against the recorded one."""
+        if self._embedder is None:
+            self._embedder = load_embedder(self.model_name)
+        self._check_model(self._embedder)
+        return self._embedder
+
+    def _check_model(self, embedder: Embedder) -> None:
+        recorded = self.store.model()
+        if not recorded:
+            self.store.set_model(embedder.name, embedder.revision, embedder.dim)
+            return
+        mine = {"model": embedder.name, "revision": embedder.revision, "dim": str(embedder.dim)}
+        if recorded != mine:
+            raise ModelMismatchError(
+                f"this knowledge base was built with {recorded.get('model')} "
+                f"({recorded.get('revision')}, dim {recorded.get('dim')}); the model given is "
+                f"{embedder.name} ({embedder.revision}, dim {embedder.dim})"
+            )
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> AnswerDB:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- writes ---------------------------------------------------------------------------
+    def ingest(
+        self, paths: Sequence[str | Path], progress: Progress | None = None, on_error: str = "skip"
+    ) -> IngestReport:
+        """Read files and folders, embed their passages and store them in atomic batches.
+
+        A file that cannot be read is reported in ``report.skipped`` (``on_error="skip"``)
+        or raises InputError (``on_error="raise"``); documents already stored unchanged
+        are skipped. Raises InputError for a path that does not exist.
+        """
+        report = IngestReport()
+        documents: list[Document] = []
+        for file, base in iter_sources(paths):
+            try:
+                documents.extend(read_path(file, base))
+            except InputError as exc:
+                if on_error == "raise":
+                    raise
+                report.skipped.append(Skipped(str(file), str(exc)))
+        self._add(documents, report, progress)
+        return report
+
+    def add(self, documents: Sequence[Document], progress: Progress | None = None) -> IngestReport:
+        """Store documents made in code (same batching and de-duplication as ``ingest``)."""
+        report = IngestReport()
+        self._add(list(documents), report, progress)
+        return report
+
+    def _add(
+        self, documents: list[Document], report: IngestReport, progress: Progress | None
+    ) -> None:
+        pending = self._new_documents(documents, report)
+        total = sum(len(passages) for _, _, passages in pending)
+        done = 0
+        batch: list[tuple[Document, str, list[Passage]]] = []
+        for item in pending:
+            batch.append(item)
+            if sum(len(p) for _, _, p in batch) >= BATCH_PASSAGES:
+                done += self._store_batch(batch, report)
+                batch = []
+                if progress:
+                    progress(done, total)
+        if batch:
+            done += self._store_batch(batch, report)
+            if progress:
+                progress(done, total)
+
+    def _new_documents(
+        self, documents: list[Document], report: IngestReport
+    ) -> list[tuple[Document, str, list[Passage]]]:
+        pending: list[tuple[Document, str, list[Passage]]] = []
+        seen: set[str] = set()
+        for doc in documents:
+            content_hash = _content_hash(doc)
+            if content_hash in seen or self.store.has_hash(content_hash):
+                report.skipped.append(Skipped(doc.doc_id, "unchanged: already stored"))
+                continue
+            texts = split_passages(doc, max_words=MAX_PASSAGE_WORDS)
+            if not texts:
+                report.skipped.append(Skipped(doc.doc_id, "empty document"))
+                continue
+            seen.add(content_hash)
+            passages = [Passage(doc.doc_id, i, text) for i, text in enumerate(texts)]
+            pending.append((doc, content_hash, passages))
+        return pending
+
+    def _store_batch(
+        self, batch: list[tuple[Document, str, list[Passage]]], report: IngestReport
+    ) -> int:
+        passages = [p for _, _, ps in batch for p in ps]
+        headings = {doc.doc_id: doc.heading for doc, _, _ in batch}
+        # The article's question or title gives each passage its context.
+        texts = [_with_heading(headings[p.doc_id], p.text) for p in passages]
+        vectors = self.embedder.embed(texts)
+        self.store.add([(doc, h) for doc, h, _ in batch], passages, vectors)
+        report.added.extend(doc.doc_id for doc, _, _ in batch)
+        report.passages += len(passages)
+        return len(passages)
+
+    def delete(self, doc_ids: Sequence[str]) -> int:
+        """Delete documents by id; returns how many existed."""
+        return self.store.delete(list(doc_ids))
+
+    def compact(self) -> dict[str, Any]:
+        """Give deleted passages' space back."""
+        return self.store.compact()
+
+    def reindex(self) -> None:
+        """Rebuild the ANN index from the stored vectors."""
+        self.store.reindex()
+
+    # -- reads ----------------------------------------------------------------------------
+    def search(
+        self, query: str, k: int = 10, where: Where | None = None, mode: str = "hybrid"
+    ) -> list[Hit]:
+        """The k best passages for ``query`` by ``mode`` (dense, keyword or hybrid)."""
+        if mode not in MODES:
+            raise InputError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        if not query.strip():
+            raise InputError("the query is empty")
+        depth = max(k, self.fusion.depth)
+        if mode == "keyword":
+            return self.store.keyword_search(query, k, where)
+        dense = self.store.vector_search(self.embedder.embed_query(query), depth, where)
+        if mode == "dense":
+            return dense[:k]
+        keyword = self.store.keyword_search(query, depth, where)
+        return fuse(dense, keyword, self.fusion)[:k]
+
+    def ask(
+        self, question: str, k: int = 5, where: Where | None = None, mode: str = "hybrid"
+    ) -> Answer:
+        """A cited extractive answer, the hits behind it and Keep Reading for its article."""
+        hits = self.search(question, k=max(k, 10), where=where, mode=mode)
+        text, citations = compose(question, hits, self.embedder)
+        top = hits[0].doc_id if hits else None
+        keep = related(self.store, top, k=5) if top else []
+        series = list(
+            dict.fromkeys(str(h.metadata["series"]) for h in hits[:3] if h.metadata.get("series"))
+        )
+        return Answer(
+            question=question,
+            text=text,
+            citations=citations,
+            hits=hits[:k],
+            keep_reading=keep,
+            series=series,
+        )
+
+    def related(self, doc_id: str, k: int = 5) -> list[Any]:
+        """Keep Reading for an article: the nearest other articles with teasers."""
+        if self.store.document(doc_id) is None:
+            raise InputError(f"no article with id {doc_id!r}")
+        return related(self.store, doc_id, k)
+
+    def document(self, doc_id: str) -> Document | None:
+        """One stored document with its text."""
+        return self.store.document(doc_id)
+
+    def series(self) -> list[Series]:
+        """The learn series named in the documents' front matter."""
+        return series_from_metadata(self.store.documents())
+
+    def stats(self) -> dict[str, Any]:
+        """Counts, sizes and the recorded model."""
+        return self.store.stats()
+
+
+def _with_heading(heading: str, text: str) -> str:
+    if not heading or text.startswith(heading):
+        return text
+    return f"{heading}\n{text}"
+
+
+def _content_hash(doc: Document) -> str:
+    payload = json.dumps(
+        [doc.doc_id, doc.heading, doc.text, doc.metadata], sort_keys=True, default=str
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()

@@ -1,0 +1,32 @@
+"""The Embedder contract: texts in, L2-normalised float32 vectors out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Vectors = npt.NDArray[np.float32]
+Progress = Callable[[int], None]
+
+
+class Embedder(Protocol):
+    """What the knowledge base needs from an embedding model.
+
+    ``name``, ``revision`` and ``dim`` are recorded in the knowledge base so that it is
+    never searched with vectors of another model.
+    """
+
+    name: str
+    revision: str
+    dim: int
+
+    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> Vectors:
+        """Embed passages; ``progress`` is called with the count done after each batch."""
+        ...
+
+    def embed_query(self, text: str) -> Vectors:
+        """Embed one query the way the model expects queries; shape (dim,)."""
+        ...

@@ -1,0 +1,103 @@
+"""What every reader shares: the raw source, decoding with located errors, ids and metadata."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from answerdb.errors import InputError
+
+# A NUL byte this early means the file is not text (the same test git and grep use).
+_BINARY_PROBE = 8192
+_SLUG_MAX = 80
+
+
+@dataclass(frozen=True)
+class Source:
+    """One file as read from disk: its path, raw bytes and the doc id it stands for."""
+
+    path: Path
+    data: bytes
+    doc_id: str
+
+    @property
+    def name(self) -> str:
+        """The path as the caller gave it, used in ``Document.source`` and in errors."""
+        return str(self.path)
+
+    def error(self, problem: str) -> InputError:
+        """An InputError whose message starts with the file path, then the problem."""
+        return InputError(f"{self.path}: {problem}")
+
+    def text(self) -> str:
+        """The file decoded as UTF-8 with ``\\n`` line ends.
+
+        Raises:
+            InputError: the file is binary, is not valid UTF-8, or holds only whitespace.
+        """
+        if b"\x00" in self.data[:_BINARY_PROBE]:
+            raise self.error("binary file, not text")
+        try:
+            text = self.data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise self.error(f"invalid UTF-8 at byte {exc.start}") from None
+        text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+        if not text.strip():
+            raise self.error("empty document")
+        return text
+
+
+def base_doc_id(path: Path, base: Path | None) -> str:
+    """The path relative to ``base``, in posix form, without its suffix."""
+    stem = path.with_suffix("")
+    if base is None:
+        return stem.name
+    try:
+        return stem.relative_to(base).as_posix()
+    except ValueError:
+        # A file outside its base still needs a stable id: use the path itself.
+        return stem.as_posix()
+
+
+def slugify(text: str) -> str:
+    """A lower-case, dash-separated form of ``text`` for use in a doc id."""
+    slug = re.sub(r"[\W_]+", "-", text.lower()).strip("-")
+    return slug[:_SLUG_MAX].rstrip("-")
+
+
+def unique_slug(text: str, taken: set[str]) -> str:
+    """``slugify(text)``, made unique within ``taken`` (which it updates) by a number."""
+    slug = slugify(text) or "question"
+    candidate, n = slug, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{slug}-{n}"
+    taken.add(candidate)
+    return candidate
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` made JSON-safe, since metadata is stored as JSON (YAML gives dates)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, _dt.date | _dt.time):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    return str(value)
+
+
+def string_list(value: Any) -> list[str]:
+    """Tags or keywords as a list of strings, from a list or a comma-separated string."""
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    return [s for s in (str(item).strip() for item in items if item is not None) if s]
+
+
+def normalise_space(text: str) -> str:
+    """``text`` with every run of whitespace turned into one space, and stripped."""
+    return " ".join(text.split())

@@ -1,0 +1,139 @@
+"""Split a Document's text into passages small enough to embed, along its own seams.
+
+A heading line (``#`` to ``######``, as every reader writes them) starts a new passage and
+stays at its top; within a section, passages end at sentence boundaries, and each one after
+the first starts with the last sentence(s) of the one before, so that no sentence loses its
+context. A line end is always a sentence boundary: readers write one line per paragraph.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from answerdb.errors import InputError
+from answerdb.types import Document
+
+_HEADING = re.compile(r"^#{1,6}[ \t]+(\S.*?)[ \t]*$")
+# A candidate boundary: end punctuation, closing quotes or brackets, then white space.
+_BOUNDARY = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*\s+")
+_ABBREVIATIONS = frozenset(
+    [
+        "e.g.", "i.e.", "cf.", "vs.", "dr.", "mr.", "mrs.", "ms.", "prof.", "sr.", "jr.", "st.",
+        "mt.", "no.", "nos.", "fig.", "figs.", "eq.", "vol.", "ch.", "sec.", "pp.", "approx.",
+        "est.", "dept.", "inc.", "ltd.", "co.", "corp.", "al.", "jan.", "feb.", "mar.", "apr.",
+        "jun.", "jul.", "aug.", "sep.", "sept.", "oct.", "nov.", "dec.",
+    ]
+)  # fmt: skip
+# Initials ("J."), dotted abbreviations ("U.S.", "a.m.") and list numbers ("3.") end no sentence.
+_NO_END = re.compile(r"^(?:[A-Za-z]|(?:[A-Za-z]\.)+[A-Za-z]|\d{1,2})\.$")
+
+
+def split_passages(doc: Document, max_words: int = 200, overlap_sentences: int = 1) -> list[str]:
+    """The passages of ``doc.text``, in order; ``[]`` when the text is blank.
+
+    Args:
+        doc: the document to split.
+        max_words: most words in a passage's body (its heading lines come on top); a
+            sentence longer than this is cut into pieces of this many words.
+        overlap_sentences: how many sentences at the end of a passage start the next one
+            in the same section; 0 for none.
+
+    Raises:
+        InputError: ``max_words`` below 1 or ``overlap_sentences`` below 0.
+    """
+    if max_words < 1 or overlap_sentences < 0:
+        raise InputError(
+            f"max_words must be at least 1 and overlap_sentences at least 0, "
+            f"not {max_words} and {overlap_sentences}"
+        )
+    passages: list[str] = []
+    for section in _sections(doc.text):
+        passages.extend(section.pack(max_words, overlap_sentences))
+    return passages
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of ``text``, whitespace normalised; every line end is a boundary."""
+    return [s for line in text.split("\n") for s in _line_sentences(" ".join(line.split()))]
+
+
+def _line_sentences(line: str) -> list[str]:
+    sentences: list[str] = []
+    start = 0
+    for match in _BOUNDARY.finditer(line):
+        if _ends_sentence(line, start, match):
+            sentences.append(line[start : match.end()].strip())
+            start = match.end()
+    if line[start:].strip():
+        sentences.append(line[start:].strip())
+    return sentences
+
+
+def _ends_sentence(line: str, start: int, match: re.Match[str]) -> bool:
+    following = line[match.end() : match.end() + 1]
+    if not following or following.islower():
+        return False
+    if "." not in match.group() or "?" in match.group() or "!" in match.group():
+        return True
+    word = line[start : match.end()].split()[-1].strip("()[]\"'\u201c\u201d\u2018\u2019")
+    return word.lower() not in _ABBREVIATIONS and not _NO_END.match(word)
+
+
+@dataclass
+class _Section:
+    """Heading lines and the sentences under them, up to the next heading."""
+
+    headings: list[str] = field(default_factory=list)
+    sentences: list[str] = field(default_factory=list)
+
+    def pack(self, max_words: int, overlap: int) -> Iterator[str]:
+        """Passages of at most ``max_words`` body words; the headings lead the first."""
+        pieces = [piece for s in self.sentences for piece in _cut(s, max_words)]
+        head = list(self.headings)
+        current: list[str] = []
+        for piece in pieces:
+            if current and _words(current) + _words([piece]) > max_words:
+                yield _render(head, current)
+                head = []
+                current = _overlap(current, overlap, max_words - _words([piece]))
+            current.append(piece)
+        if current or head:
+            yield _render(head, current)
+
+
+def _sections(text: str) -> Iterator[_Section]:
+    section = _Section()
+    for line in text.split("\n"):
+        if heading := _HEADING.match(line):
+            if section.sentences:
+                yield section
+                section = _Section()
+            section.headings.append(" ".join(heading.group(1).split()))
+        else:
+            section.sentences.extend(_line_sentences(" ".join(line.split())))
+    if section.headings or section.sentences:
+        yield section
+
+
+def _cut(sentence: str, max_words: int) -> list[str]:
+    words = sentence.split()
+    return [" ".join(words[i : i + max_words]) for i in range(0, len(words), max_words)]
+
+
+def _overlap(previous: list[str], count: int, room: int) -> list[str]:
+    # Keep as many of the last ``count`` sentences as fit beside the next one.
+    kept = previous[len(previous) - count :] if count else []
+    while kept and _words(kept) > room:
+        kept = kept[1:]
+    return kept
+
+
+def _words(sentences: list[str]) -> int:
+    return sum(len(s.split()) for s in sentences)
+
+
+def _render(headings: list[str], sentences: list[str]) -> str:
+    body = " ".join(sentences)
+    return "\n".join([*headings, body] if body else headings)

@@ -1,0 +1,107 @@
+"""Plain-text and JSON renderings of results, for the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import textwrap
+from typing import Any
+
+from answerdb.answer.series import Series
+from answerdb.types import Answer, Hit, IngestReport, Related
+
+WIDTH = 88
+
+
+def to_json(value: Any) -> str:
+    """Dataclasses (and lists of them) as indented JSON."""
+    return json.dumps(_plain(value), indent=2, ensure_ascii=False)
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _wrap(text: str, indent: str = "") -> str:
+    return textwrap.fill(text, WIDTH, initial_indent=indent, subsequent_indent=indent)
+
+
+def answer_text(answer: Answer) -> str:
+    """The question, the cited answer, its sources, series and Keep Reading."""
+    lines = [answer.question, "", _wrap(answer.text or "No answer found in this knowledge base.")]
+    if answer.citations:
+        lines += ["", "Sources"]
+        lines += [
+            f"  [{c.number}] {c.hit.heading or c.hit.doc_id} — passage {c.hit.ordinal + 1}"
+            f"  ({c.hit.doc_id})"
+            for c in answer.citations
+        ]
+    if answer.series:
+        lines += ["", "Learn series: " + ", ".join(answer.series)]
+    if answer.keep_reading:
+        lines += ["", "Keep Reading"]
+        lines += related_lines(answer.keep_reading)
+    return "\n".join(lines)
+
+
+def related_lines(items: list[Related]) -> list[str]:
+    """A bullet per related question with its teaser underneath."""
+    lines: list[str] = []
+    for item in items:
+        lines.append(f"  • {item.question}  ({item.doc_id})")
+        lines.append(_wrap(item.teaser, "      "))
+    return lines
+
+
+def hits_text(hits: list[Hit]) -> str:
+    """A numbered list of passages with scores."""
+    if not hits:
+        return "No results."
+    lines: list[str] = []
+    for n, hit in enumerate(hits, start=1):
+        lines.append(f"{n:>2}. {hit.heading or hit.doc_id}  ({hit.doc_id}, score {hit.score:.4f})")
+        snippet = hit.text if len(hit.text) <= 240 else hit.text[:240].rsplit(" ", 1)[0] + "…"
+        lines.append(_wrap(snippet, "    "))
+    return "\n".join(lines)
+
+
+def report_text(report: IngestReport) -> str:
+    """Counts, then each skipped source with its reason."""
+    lines = [
+        f"added {len(report.added)} documents ({report.passages} passages), "
+        f"skipped {len(report.skipped)}"
+    ]
+    lines += [f"  skipped {s.source}: {s.reason}" for s in report.skipped]
+    return "\n".join(lines)
+
+
+def series_text(groups: list[Series]) -> str:
+    """Each series with its articles."""
+    lines: list[str] = []
+    for group in groups:
+        lines.append(f"{group.name} ({len(group.articles)})")
+        lines += [f"  - {doc.heading or doc.doc_id}" for doc in group.articles]
+    return "\n".join(lines) or "No learn series."
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """A fixed-width table of the given columns."""
+    widths = [max(len(c), *(len(_cell(r.get(c))) for r in rows)) for c in columns]
+    head = "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))
+    body = [
+        "  ".join(_cell(r.get(c)).ljust(w) for c, w in zip(columns, widths, strict=True))
+        for r in rows
+    ]
+    return "\n".join([head, "  ".join("-" * w for w in widths), *body])
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}" if value < 10 else f"{value:.1f}"
+    return "" if value is None else str(value)

@@ -1,0 +1,1 @@
+"""Retrieval above the store: fusing dense and keyword results."""

@@ -1,0 +1,81 @@
+"""The Store contract: what every backend (embedded folder, Milvus) must do.
+
+Everything above it — ingest, ask, Keep Reading, series, eval, serve — talks to this
+interface only (invariant 5). A backend is a few hundred lines behind these methods.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from answerdb.store.filters import Where
+from answerdb.store.vectors import Matrix
+from answerdb.types import Document, Hit, Passage
+
+
+class Store(ABC):
+    """Documents, passages and their vectors, searchable by vector and by keyword."""
+
+    @abstractmethod
+    def model(self) -> dict[str, str]:
+        """The embedding model recorded at creation ({} for a new store)."""
+
+    @abstractmethod
+    def set_model(self, name: str, revision: str, dim: int) -> None:
+        """Record the model of a new store (invariant 6)."""
+
+    @abstractmethod
+    def add(
+        self, docs: list[tuple[Document, str]], passages: list[Passage], vectors: Matrix
+    ) -> None:
+        """Add one batch of (document, content hash) with its passages and their vectors,
+        visible whole or not at all (invariant 2); documents with a known id are replaced."""
+
+    @abstractmethod
+    def delete(self, doc_ids: list[str]) -> int:
+        """Delete documents with their passages; returns how many documents were deleted."""
+
+    @abstractmethod
+    def vector_search(self, query: Matrix, k: int, where: Where | None = None) -> list[Hit]:
+        """The k passages nearest to a unit ``query`` among those matching ``where``."""
+
+    @abstractmethod
+    def keyword_search(self, query: str, k: int, where: Where | None = None) -> list[Hit]:
+        """The k passages with the best BM25 score for ``query`` among those matching."""
+
+    @abstractmethod
+    def document(self, doc_id: str) -> Document | None:
+        """One document with its text, or None."""
+
+    @abstractmethod
+    def documents(self) -> list[Document]:
+        """Every document (text left empty), oldest first."""
+
+    @abstractmethod
+    def passage_vectors(self, doc_id: str) -> Matrix:
+        """The stored vectors of a document's passages, in order (float32)."""
+
+    @abstractmethod
+    def has_hash(self, content_hash: str) -> bool:
+        """Whether a document with this content hash is stored."""
+
+    @abstractmethod
+    def existing_ids(self, doc_ids: list[str]) -> set[str]:
+        """Which of these document ids are stored."""
+
+    @abstractmethod
+    def stats(self) -> dict[str, Any]:
+        """Counts and sizes, for `answerdb stats`."""
+
+    @abstractmethod
+    def compact(self) -> dict[str, Any]:
+        """Give the space of deleted passages back (invariant 7)."""
+
+    @abstractmethod
+    def reindex(self) -> None:
+        """Rebuild every derived index from the stored vectors."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release files and locks."""

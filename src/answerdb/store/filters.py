@@ -1,0 +1,97 @@
+"""``where`` filters: a small JSON-style language turned into SQL over document metadata.
+
+``{"series": "Video AI"}`` matches a value or a list containing it; an operator object such as
+``{"year": {"$gte": 2020}}`` or ``{"tags": {"$in": ["rag", "llm"]}}`` compares. Several keys
+must all match. Keys are metadata names, or ``doc_id`` / ``source`` for the document itself.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from answerdb.errors import InputError
+
+Where = dict[str, Any]
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+_COMPARE = {"$eq": "=", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+_COLUMNS = {"doc_id": "d.doc_id", "source": "d.source"}
+Scalar = (str, int, float, bool)
+
+
+def where_sql(where: Where | None) -> tuple[str, list[Any]]:
+    """SQL (over ``documents d``) and its parameters; an empty filter is ``1``."""
+    if not where:
+        return "1", []
+    if not isinstance(where, dict):
+        raise InputError(f"where: expected an object of key: value, got {type(where).__name__}")
+    parts: list[str] = []
+    params: list[Any] = []
+    for key, condition in where.items():
+        sql, args = _clause(key, condition)
+        parts.append(sql)
+        params.extend(args)
+    return " AND ".join(parts), params
+
+
+def _clause(key: str, condition: Any) -> tuple[str, list[Any]]:
+    if not isinstance(key, str) or not _KEY.match(key):
+        raise InputError(f"where: {key!r} is not a valid metadata key")
+    if isinstance(condition, dict):
+        return _operators(key, condition)
+    return _equals(key, condition)
+
+
+def _operators(key: str, condition: dict[str, Any]) -> tuple[str, list[Any]]:
+    if not condition:
+        raise InputError(f"where: {key}: empty operator object")
+    parts: list[str] = []
+    params: list[Any] = []
+    for op, value in condition.items():
+        if op == "$in":
+            sql, args = _member(key, value)
+        elif op in _COMPARE:
+            sql, args = _compare(key, _COMPARE[op], value)
+        else:
+            ops = ", ".join(sorted([*_COMPARE, "$in"]))
+            raise InputError(f"where: {key}: unknown operator {op!r}; use one of {ops}")
+        parts.append(sql)
+        params.extend(args)
+    return "(" + " AND ".join(parts) + ")", params
+
+
+def _check_scalar(key: str, value: Any) -> None:
+    if not isinstance(value, Scalar):
+        raise InputError(f"where: {key}: expected a string, number or boolean, got {value!r}")
+
+
+def _path(key: str) -> str:
+    return '$."' + key + '"'
+
+
+def _equals(key: str, value: Any) -> tuple[str, list[Any]]:
+    _check_scalar(key, value)
+    if key in _COLUMNS:
+        return f"{_COLUMNS[key]} = ?", [value]
+    # json_each yields a scalar itself, or each item of a list (tags) to match any of them.
+    sql = "EXISTS (SELECT 1 FROM json_each(d.metadata, ?) WHERE json_each.value = ?)"
+    return sql, [_path(key), value]
+
+
+def _member(key: str, values: Any) -> tuple[str, list[Any]]:
+    if not isinstance(values, list) or not values:
+        raise InputError(f"where: {key}: $in takes a non-empty list")
+    parts: list[str] = []
+    params: list[Any] = []
+    for value in values:
+        sql, args = _equals(key, value)
+        parts.append(sql)
+        params.extend(args)
+    return "(" + " OR ".join(parts) + ")", params
+
+
+def _compare(key: str, op: str, value: Any) -> tuple[str, list[Any]]:
+    _check_scalar(key, value)
+    column = _COLUMNS.get(key, "json_extract(d.metadata, ?)")
+    params: list[Any] = [] if key in _COLUMNS else [_path(key)]
+    return f"{column} {op} ?", [*params, value]

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from answerdb.retrieve.hybrid import FusionSettings, convex, fuse, rrf
+from answerdb.types import Hit
+
+
+def hits(*rows: int, scores: list[float] | None = None) -> list[Hit]:
+    values = scores or [1.0 / (i + 1) for i in range(len(rows))]
+    return [Hit(row=r, doc_id=f"d{r}", text="", score=s) for r, s in zip(rows, values, strict=True)]
+
+
+def test_rrf_rewards_agreement() -> None:
+    fused = rrf([hits(1, 2, 3), hits(3, 4, 1)], [1.0, 1.0], k=60)
+    assert [h.row for h in fused][:2] == [1, 3]
+    assert fused[0].score == 1 / 61 + 1 / 63
+
+
+def test_rrf_weights_favour_one_side() -> None:
+    fused = rrf([hits(1, 2), hits(2, 1)], [1.0, 0.2], k=60)
+    assert [h.row for h in fused] == [1, 2]
+
+
+def test_convex_normalises_each_list() -> None:
+    dense = hits(1, 2, scores=[0.9, 0.1])
+    keyword = hits(2, 1, scores=[30.0, 29.0])
+    fused = convex([dense, keyword], [0.5, 0.5])
+    assert [h.row for h in fused] == [1, 2]
+
+
+def test_fuse_keeps_hits_found_by_one_side_only() -> None:
+    fused = fuse(hits(1), hits(2), FusionSettings())
+    assert sorted(h.row for h in fused) == [1, 2]
+
+
+def test_fuse_of_nothing_is_nothing() -> None:
+    assert fuse([], [], FusionSettings(method="convex")) == []

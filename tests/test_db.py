@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from answerdb.db import AnswerDB
+from answerdb.embed import Embedder
+from answerdb.errors import InputError, ModelMismatchError
+from answerdb.store.embedded import EmbeddedStore
+from answerdb.types import Document
+
+from .conftest import HashEmbedder
+from .kb import CAREERS, CAREERS_QUESTION
+
+
+def small_db(path: Path, embedder: Embedder) -> AnswerDB:
+    return AnswerDB(EmbeddedStore(path), model=embedder.name, embedder=embedder)
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+    return folder / name
+
+
+def test_ingest_reports_and_reingest_adds_nothing(
+    tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    docs = tmp_path / "docs"
+    write(docs, "a.md", "---\nquestion: What is a?\nseries: Letters\n---\nA is the first letter.\n")
+    write(docs, "b.txt", "B is the second letter of the alphabet.\n")
+    write(docs, "bad.md", "")
+    (docs / "blob.txt").write_bytes(b"\x00\x01binary")
+    with small_db(tmp_path / "kb", hash_embedder) as db:
+        report = db.ingest([docs])
+        assert sorted(report.added) == ["a", "b"]
+        reasons = {Path(s.source).name: s.reason for s in report.skipped}
+        assert "empty" in reasons["bad.md"] and "binary" in reasons["blob.txt"]
+        again = db.ingest([docs])
+        assert again.added == [] and again.passages == 0
+        assert db.stats()["documents"] == 2
+
+
+def test_missing_path_is_a_clear_error(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    with small_db(tmp_path / "kb", hash_embedder) as db, pytest.raises(InputError, match="nope"):
+        db.ingest([tmp_path / "nope"])
+
+
+def test_bad_file_does_not_lose_committed_documents(
+    tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    with small_db(tmp_path / "kb", hash_embedder) as db:
+        db.add([Document(doc_id="kept", text="Kept forever.", source="x")])
+        bad = write(tmp_path, "bad.jsonl", '{"_id": "1", "text": "ok"}\nnot json\n')
+        with pytest.raises(InputError, match="line 2"):
+            db.ingest([bad], on_error="raise")
+        assert db.document("kept") is not None
+
+
+def test_another_model_is_refused(
+    tmp_path: Path, hash_embedder: HashEmbedder, minilm: Embedder
+) -> None:
+    with small_db(tmp_path / "kb", hash_embedder) as db:
+        db.add([Document(doc_id="a", text="Some text here.", source="x")])
+    with (
+        small_db(tmp_path / "kb", minilm) as db,
+        pytest.raises(ModelMismatchError, match="test-hash"),
+    ):
+        db.search("text")
+
+
+def test_search_modes_and_filters(demo_db: AnswerDB) -> None:
+    for mode in ("dense", "keyword", "hybrid"):
+        hits = demo_db.search("HNSW graph index", k=5, mode=mode)
+        assert hits and hits[0].metadata["series"] == "Vector databases", mode
+    hits = demo_db.search("detect anomalies", k=10, where={"series": "Video AI"})
+    assert hits and {h.metadata["series"] for h in hits} == {"Video AI"}
+    with pytest.raises(InputError, match="unknown mode"):
+        demo_db.search("x", mode="fuzzy")
+    with pytest.raises(InputError, match="empty"):
+        demo_db.search("   ")
+
+
+def test_demo_question_answers_from_the_careers_article(demo_db: AnswerDB) -> None:
+    answer = demo_db.ask(CAREERS_QUESTION)
+    assert answer.hits[0].doc_id == CAREERS
+    assert answer.text and answer.citations
+    assert answer.citations[0].hit.doc_id == CAREERS
+    keep = answer.keep_reading
+    assert len(keep) == 5
+    assert len({r.doc_id for r in keep}) == 5 and CAREERS not in {r.doc_id for r in keep}
+    assert all(r.teaser and r.question.endswith("?") for r in keep)
+    assert sum(r.series == "Computer vision" for r in keep) >= 4
+    assert answer.series[0] == "Computer vision"
+
+
+def test_related_for_an_article_and_unknown_id(demo_db: AnswerDB) -> None:
+    items = demo_db.related(CAREERS, k=3)
+    assert len(items) == 3
+    with pytest.raises(InputError, match="no article"):
+        demo_db.related("nope")
+
+
+def test_series_come_from_front_matter(demo_db: AnswerDB) -> None:
+    groups = demo_db.series()
+    assert len(groups) >= 8
+    assert all(len(g.articles) >= 10 for g in groups)
