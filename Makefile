@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 KB := demo-kb
 QUESTION := What are the career options related to computer vision?
 
-.PHONY: demo test lint typecheck pytest eval clean
+.PHONY: demo test lint typecheck pytest eval stress bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,8 @@ demo: $(VENV)/.installed
 	@echo "  $(BIN)/answerdb ask $(KB) \"What is reciprocal rank fusion?\" --json"
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests stress
+	$(BIN)/ruff format --check src tests stress
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
@@ -38,10 +38,24 @@ pytest: $(VENV)/.installed
 
 test: lint typecheck pytest
 
+# Crash, concurrency and fuzz stress (not part of `make test`; about 10 minutes on 2 cores).
+KILLS ?= 1000
+stress: $(VENV)/.installed
+	$(BIN)/python -m stress.kill_ingest --kills $(KILLS)
+	$(BIN)/python -m stress.many_processes --readers 8 --seconds 60
+	ANSWERDB_FUZZ_SCALE=20 $(BIN)/pytest -q tests/reliability/test_fuzz.py
+
 # Retrieval quality on the shared BEIR sets (not part of `make test`: embedding takes minutes).
 DATA ?= ../shared/data/beir
 eval: $(VENV)/.installed
 	for set in faq-python scifact arguana; do $(BIN)/answerdb eval $(DATA)/$$set; done
+
+# Vector search against hnswlib, faiss, Chroma, LanceDB and Milvus Lite (the bench extra; minutes).
+ANN_DATA ?= ../shared/data/ann/glove-6B-50-angular.hdf5
+bench: $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python bench/ann.py --data $(ANN_DATA) --max-minutes 40
+	$(BIN)/python bench/ann.py --synthetic 100000 --dim 384 --max-minutes 45
 
 clean:
 	rm -rf $(KB) .pytest_cache .mypy_cache .ruff_cache

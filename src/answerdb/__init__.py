@@ -14,7 +14,8 @@ from answerdb.db import AnswerDB
 from answerdb.embed import DEFAULT_MODEL
 from answerdb.errors import AnswerDBError, InputError, LockedError, ModelMismatchError, StoreError
 from answerdb.retrieve.hybrid import FusionSettings
-from answerdb.store.embedded import EmbeddedStore
+from answerdb.store.ann import IndexSettings
+from answerdb.store.uri import open_store
 from answerdb.types import Answer, Citation, Document, Hit, IngestReport, Related, Skipped
 
 __version__ = "0.1.0"
@@ -26,14 +27,19 @@ def open(
     dtype: str = "int8",
     readonly: bool = False,
     fusion: FusionSettings | None = None,
+    index: IndexSettings | None = None,
 ) -> AnswerDB:
-    """Open (or create) the knowledge base in folder ``path``.
+    """Open (or create) the knowledge base at ``path``: a folder, or a store URI such as
+    ``milvus-lite:kb.db`` or ``milvus://host:19530/collection`` (see docs/scaling.md).
 
-    ``dtype`` (int8, float16, float32) applies when the folder is new. Raises InputError for a
-    path that is not a knowledge base when ``readonly``, and ModelMismatchError on first use
-    when the folder was built with another model.
+    ``dtype`` (int8, float16, float32) applies when an embedded folder is new; ``index``
+    (``IndexSettings(m, ef_construction, ef_search)``) is recorded by an embedded writer
+    and used by later opens (`answerdb reindex` rebuilds the graph with it). Raises
+    InputError for a malformed URI or a path that is not a knowledge base when ``readonly``,
+    StoreError when Milvus cannot be reached, and ModelMismatchError on first use when the
+    knowledge base was built with another model.
     """
-    store = EmbeddedStore(Path(path), dtype=dtype, readonly=readonly)
+    store = open_store(path, dtype=dtype, readonly=readonly, index=index)
     return AnswerDB(store, model=model, fusion=fusion)
 
 
@@ -45,6 +51,7 @@ __all__ = [
     "Document",
     "FusionSettings",
     "Hit",
+    "IndexSettings",
     "IngestReport",
     "InputError",
     "LockedError",

@@ -14,18 +14,25 @@ from tqdm import tqdm
 
 import answerdb
 from answerdb import render
+from answerdb.answer.generate import LLMConfig
 from answerdb.db import AnswerDB
 from answerdb.errors import AnswerDBError, InputError
 from answerdb.evaluate import cache_key, evaluate, load_beir
 from answerdb.retrieve.hybrid import MODES
+from answerdb.store.check import report_text
+from answerdb.store.importer import import_vectors
+from answerdb.store.migrate import migrate
+from answerdb.store.uri import parse_store_uri
 
 Handler = Callable[[argparse.Namespace], int]
+STORE_HELP = "the knowledge base as a store URI: milvus-lite:kb.db, milvus://host:19530/name"
+MIGRATE_HELP = "copy a knowledge base to a new store, vectors included (resumable, checked)"
 
 
 @contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+def progress_bar(label: str, unit: str = "passage") -> Iterator[Callable[[int, int], None]]:
     """A tqdm bar on stderr that shows only for jobs longer than a second."""
-    bar = tqdm(desc=label, unit="passage", delay=1.0, file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(desc=label, unit=unit, delay=1.0, file=sys.stderr, dynamic_ncols=True)
 
     def update(done: int, total: int) -> None:
         bar.total = total
@@ -39,10 +46,27 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
 
 
 def _open(args: argparse.Namespace, readonly: bool = False) -> AnswerDB:
-    path = Path(args.path)
-    if readonly and not (path / "catalog.sqlite").exists():
+    uri = parse_store_uri(args.path)
+    path = Path(uri.location)
+    if uri.backend == "embedded" and readonly and not (path / "catalog.sqlite").exists():
         raise InputError(f"{path}: not a knowledge base (run `answerdb ingest {path} FILES`)")
-    return answerdb.open(path, readonly=readonly)
+    return answerdb.open(args.path, readonly=readonly)
+
+
+def _store_as_path(argv: list[str]) -> list[str]:
+    """``COMMAND --store URI ...`` means ``COMMAND URI ...``: the URI takes PATH's place."""
+    for i, arg in enumerate(argv):
+        if arg == "--store" and i + 1 < len(argv):
+            value, rest = argv[i + 1], argv[:i] + argv[i + 2 :]
+        elif arg.startswith("--store="):
+            value, rest = arg.split("=", 1)[1], argv[:i] + argv[i + 1 :]
+        else:
+            continue
+        at = next((j for j, a in enumerate(rest) if not a.startswith("-")), None)
+        if at is None or rest[at] in ("eval", "migrate"):  # these take --store themselves
+            return argv
+        return [*rest[: at + 1], value, *rest[at + 1 :]]
+    return argv
 
 
 def _where(text: str | None) -> dict[str, Any] | None:
@@ -69,9 +93,31 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    llm = LLMConfig.from_env(args.llm_url, args.llm_model) if args.generate else None
     with _open(args, readonly=True) as db:
-        answer = db.ask(args.question, k=args.k, where=_where(args.where), mode=args.mode)
-    return _emit(args, answer, render.answer_text(answer))
+        answer = db.ask(
+            args.question,
+            k=args.k,
+            where=_where(args.where),
+            mode=args.mode,
+            generate=args.generate,
+            llm=llm,
+        )
+    note = f"\n\nNote: {answer.note}" if answer.note else ""
+    return _emit(args, answer, render.answer_text(answer) + note)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from answerdb.server.config import ServerSettings  # the serve extra, only when serving
+    from answerdb.server.run import serve
+
+    settings = ServerSettings.from_env(
+        llm=LLMConfig.from_env(args.llm_url, args.llm_model),
+        protect_reads=args.protect_reads,
+        readers=args.readers,
+    )
+    serve(args.path, args.host, args.port, settings)
+    return 0
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -117,23 +163,67 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return _emit(args, stats, f"reindexed {stats['vector_rows']} vectors")
 
 
+def cmd_import_vectors(args: argparse.Namespace) -> int:
+    model = (args.model, args.revision or "unknown") if args.model else None
+    sidecar = Path(args.sidecar) if args.sidecar else None
+    with _open(args) as db:
+        report = import_vectors(db.store, Path(args.file), sidecar, model=model)
+    text = (
+        f"imported {report.vectors} {report.dim}-d vectors from {report.file}"
+        f" in {report.seconds:.1f} s ({report.per_second:,.0f} vectors/s, checking included);"
+        f" graph built in {report.index_seconds:.1f} s"
+    )
+    return _emit(args, {**vars(report), "per_second": report.per_second}, text)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    _open(args, readonly=True).close()  # refuses a folder that is not a knowledge base
+    with answerdb.open(Path(args.path), readonly=args.read_only) as db:
+        report = db.check()
+    _emit(args, report.to_dict(), report_text(report))
+    return 0 if report.ok else 1
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    _open(args, readonly=True).close()
+    with _open(args) as db:
+        done, report = db.repair()
+    text = "\n".join([*done, report_text(report)])
+    _emit(args, {"done": done, "check": report.to_dict()}, text)
+    return 0 if report.ok else 1
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     data = load_beir(Path(args.path), split=args.split)
+    if args.store and args.rebuild:
+        raise InputError("--rebuild works on folders; with --store, drop the collection instead")
     kb = Path(args.kb) if args.kb else _cache_root() / cache_key(data, "default", "int8")
     if args.rebuild and kb.exists():
         _remove_kb(kb)
     modes = list(MODES) if args.mode == "all" else [args.mode]
-    with answerdb.open(kb) as db:
+    with answerdb.open(args.store or kb) as db:
         if not db.stats()["documents"]:
-            with progress_bar(f"building {kb.name}") as bar:
+            with progress_bar(f"building {args.store or kb.name}") as bar:
                 db.ingest([data.corpus], progress=bar, on_error="raise")
         rows = [_eval_mode(db, data, mode) for mode in modes]
     columns = ["mode", "ndcg@10", "recall@100", "mrr@10", "queries/s"]
     return _emit(
         args,
-        {"set": data.name, "kb": str(kb), "results": rows},
+        {"set": data.name, "kb": str(args.store or kb), "results": rows},
         f"{data.name} ({int(rows[0]['queries'])} queries)\n" + render.table(rows, columns),
     )
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    with progress_bar("copying", unit="document") as bar:
+        report = migrate(args.source, args.destination, progress=bar)
+    text = (
+        f"copied {report.copied} documents to {report.destination}"
+        f" ({report.skipped} already there from an earlier run)\n"
+        f"checked: {report.documents} documents, {report.passages} passages;"
+        f" vectors of {report.sampled} documents within {report.max_vector_error:.4f}"
+    )
+    return _emit(args, report, text)
 
 
 def _eval_mode(db: AnswerDB, data: Any, mode: str) -> dict[str, Any]:
@@ -160,7 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("path", metavar="PATH", help="the knowledge base folder")
+        p.add_argument("path", metavar="PATH", help="the knowledge base folder or store URI")
+        if name != "eval":  # eval's PATH is the data set; its --store replaces --kb
+            p.add_argument("--store", metavar="URI", help=STORE_HELP + " (instead of PATH)")
         p.add_argument("--json", action="store_true", help="print JSON")
         p.set_defaults(handler=handler)
         return p
@@ -178,9 +270,22 @@ def build_parser() -> argparse.ArgumentParser:
         default="skip",
         help="skip unreadable files and report them (default), or stop",
     )
+
+    def llm(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--llm-url", help="OpenAI-compatible API base (or ANSWERDB_LLM_URL)")
+        p.add_argument("--llm-model", help="model name to ask for (or ANSWERDB_LLM_MODEL)")
+
     p = command("ask", cmd_ask, "answer a question with citations and Keep Reading")
     p.add_argument("question")
     retrieval(p, 5)
+    p.add_argument("--generate", action="store_true", help="let the LLM write the answer")
+    llm(p)
+    p = command("serve", cmd_serve, "serve reference pages and a JSON API over HTTP")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--readers", type=int, default=4, help="concurrent read handles")
+    p.add_argument("--protect-reads", action="store_true", help="reads need the API key too")
+    llm(p)
     p = command("search", cmd_search, "search passages")
     p.add_argument("query")
     retrieval(p, 10)
@@ -193,17 +298,33 @@ def build_parser() -> argparse.ArgumentParser:
     command("series", cmd_series, "list the learn series and their articles")
     command("compact", cmd_compact, "give the space of deleted passages back")
     command("reindex", cmd_reindex, "rebuild the ANN index from the stored vectors")
+    p = command("import-vectors", cmd_import_vectors, "add precomputed embeddings (.npy, .parquet)")
+    p.add_argument("file", metavar="FILE", help="vectors.npy (with vectors.jsonl) or .parquet")
+    p.add_argument("--sidecar", help="the .npy file's JSON Lines of ids (default: FILE.jsonl)")
+    p.add_argument("--model", help="name of the model that made them (default: the default)")
+    p.add_argument("--revision", help="that model's revision, recorded with its name")
+    p = command("check", cmd_check, "verify catalog, vectors and index agree (exit 1 on errors)")
+    p.add_argument(
+        "--read-only", action="store_true", help="open read-only (skips the keyword-index check)"
+    )
+    command("repair", cmd_repair, "rebuild keyword index and graph from the catalog")
     p = command("eval", cmd_eval, "score retrieval on a BEIR folder (corpus, queries, qrels)")
     p.add_argument("--mode", choices=(*MODES, "all"), default="all")
     p.add_argument("--split", default="test")
     p.add_argument("--kb", help="where to keep the corpus's knowledge base (default: a cache)")
     p.add_argument("--rebuild", action="store_true", help="build the knowledge base anew")
+    p.add_argument("--store", metavar="URI", help=STORE_HELP + " (instead of --kb)")
+    p = sub.add_parser("migrate", help=MIGRATE_HELP, description=MIGRATE_HELP)
+    p.add_argument("source", metavar="SRC", help="folder or store URI to copy from")
+    p.add_argument("destination", metavar="DST", help="new folder or store URI to copy to")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_migrate)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; errors print one line and exit 2, never a traceback."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_store_as_path(list(sys.argv[1:] if argv is None else argv)))
     try:
         return int(args.handler(args))
     except AnswerDBError as exc:

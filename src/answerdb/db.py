@@ -4,26 +4,33 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from answerdb.answer import generate as _generation
 from answerdb.answer.compose import compose
+from answerdb.answer.generate import LLMConfig
 from answerdb.answer.related import related
-from answerdb.answer.series import Series, series_from_metadata
+from answerdb.answer.series import Series, learn_series
 from answerdb.embed import Embedder, load_embedder
 from answerdb.errors import InputError, ModelMismatchError
 from answerdb.ingest import iter_sources, read_path, split_passages
 from answerdb.retrieve.hybrid import MODES, FusionSettings, fuse
 from answerdb.store.base import Store
+from answerdb.store.check import CheckReport, check_store
+from answerdb.store.embedded import EmbeddedStore
 from answerdb.store.filters import Where
+from answerdb.store.repair import repair_store
 from answerdb.types import Answer, Document, Hit, IngestReport, Passage, Skipped
 
 # Progress callbacks get (done, total) in passages.
 Progress = Callable[[int, int], None]
 BATCH_PASSAGES = 256
 MAX_PASSAGE_WORDS = 180
+# The most hits one search returns (SQLite's LIMIT takes 64-bit integers; people read far fewer).
+MAX_K = 10_000
 
 
 class AnswerDB:
@@ -174,6 +181,9 @@ class AnswerDB:
             raise InputError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
         if not query.strip():
             raise InputError("the query is empty")
+        _check_text("the query", query)
+        if not 0 <= k <= MAX_K:
+            raise InputError(f"k must be between 0 and {MAX_K}, not {k}")
         depth = max(k, self.fusion.depth)
         if mode == "keyword":
             return self.store.keyword_search(query, k, where)
@@ -184,9 +194,39 @@ class AnswerDB:
         return fuse(dense, keyword, self.fusion)[:k]
 
     def ask(
-        self, question: str, k: int = 5, where: Where | None = None, mode: str = "hybrid"
+        self,
+        question: str,
+        k: int = 5,
+        where: Where | None = None,
+        mode: str = "hybrid",
+        generate: bool = False,
+        llm: LLMConfig | None = None,
     ) -> Answer:
-        """A cited extractive answer, the hits behind it and Keep Reading for its article."""
+        """A cited answer, the hits behind it and Keep Reading for its article.
+
+        The answer is extractive; with ``generate=True`` an LLM writes it from the hits
+        (``llm``, else the ANSWERDB_LLM_* environment), falling back to the extractive one
+        with ``answer.note`` saying why. Raises InputError when no LLM is configured.
+        """
+        answer = self._extractive(question, k, where, mode)
+        return _generation.generate(_llm(llm), answer) if generate else answer
+
+    def ask_stream(
+        self,
+        question: str,
+        k: int = 5,
+        where: Where | None = None,
+        mode: str = "hybrid",
+        llm: LLMConfig | None = None,
+    ) -> Iterator[Answer | str]:
+        """Yield the extractive Answer, then the LLM's text piece by piece, then the final
+        Answer (generated, or the extractive one with a note). Raises InputError as ``ask``."""
+        config = _llm(llm)
+        answer = self._extractive(question, k, where, mode)
+        yield answer
+        yield from _generation.stream_answer(config, answer)
+
+    def _extractive(self, question: str, k: int, where: Where | None, mode: str) -> Answer:
         hits = self.search(question, k=max(k, 10), where=where, mode=mode)
         text, citations = compose(question, hits, self.embedder)
         top = hits[0].doc_id if hits else None
@@ -214,12 +254,47 @@ class AnswerDB:
         return self.store.document(doc_id)
 
     def series(self) -> list[Series]:
-        """The learn series named in the documents' front matter."""
-        return series_from_metadata(self.store.documents())
+        """The learn series: as front matter names them, and automatic ones (clustered by
+        embedding) for the articles that name none."""
+        store = self.store
+        return learn_series(store.documents(), store.passage_vectors, store.document)
 
     def stats(self) -> dict[str, Any]:
         """Counts, sizes and the recorded model."""
         return self.store.stats()
+
+    def check(self) -> CheckReport:
+        """Verify the catalog, vector file and index agree (embedded store only)."""
+        return check_store(self._embedded("check"))
+
+    def repair(self) -> tuple[list[str], CheckReport]:
+        """Rebuild the derived parts from the catalog; what was done, then a fresh check.
+
+        Raises LockedError while another process writes, StoreError when read-only.
+        """
+        return repair_store(self._embedded("repair"))
+
+    def _embedded(self, verb: str) -> EmbeddedStore:
+        if not isinstance(self.store, EmbeddedStore):
+            raise InputError(f"{verb} works on an embedded knowledge base (a folder)")
+        return self.store
+
+
+def _llm(config: LLMConfig | None) -> LLMConfig:
+    found = config or LLMConfig.from_env()
+    if found is None:
+        raise InputError("no LLM configured: pass --llm-url or set ANSWERDB_LLM_URL")
+    return found
+
+
+def _check_text(what: str, text: str) -> None:
+    """Refuse what no model or index can take: lone surrogates (JSON's "\\ud800") and NULs."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(f"{what} is not valid Unicode text (at character {exc.start})") from None
+    if "\x00" in text:
+        raise InputError(f"{what} holds a NUL character")
 
 
 def _with_heading(heading: str, text: str) -> str:

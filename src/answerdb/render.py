@@ -77,7 +77,13 @@ def report_text(report: IngestReport) -> str:
         f"added {len(report.added)} documents ({report.passages} passages), "
         f"skipped {len(report.skipped)}"
     ]
-    lines += [f"  skipped {s.source}: {s.reason}" for s in report.skipped]
+    # Reader errors already start with the file's name.
+    lines += [
+        f"  skipped {s.reason}"
+        if s.reason.startswith(s.source)
+        else f"  skipped {s.source}: {s.reason}"
+        for s in report.skipped
+    ]
     return "\n".join(lines)
 
 

@@ -81,6 +81,9 @@ class Answer:
     hits: list[Hit]
     keep_reading: list[Related]
     series: list[str] = field(default_factory=list)
+    # Set by ask(generate=True): whether an LLM wrote ``text``, and why not if it failed.
+    generated: bool = False
+    note: str = ""
 
 
 @dataclass

@@ -21,14 +21,30 @@ def test_rrf_weights_favour_one_side() -> None:
 
 
 def test_convex_normalises_each_list() -> None:
-    dense = hits(1, 2, scores=[0.9, 0.1])
-    keyword = hits(2, 1, scores=[30.0, 29.0])
+    # A large gap on the dense side outweighs a small one on the keyword side, whatever the scale.
+    dense = hits(1, 2, 3, scores=[0.9, 0.1, 0.1])
+    keyword = hits(2, 1, 3, scores=[30.0, 29.0, 28.0])
     fused = convex([dense, keyword], [0.5, 0.5])
-    assert [h.row for h in fused] == [1, 2]
+    assert [h.row for h in fused] == [1, 2, 3]
+
+
+def test_convex_counts_a_silent_list_as_its_lowest_score() -> None:
+    dense = hits(1, 2, 4, scores=[0.9, 0.8, 0.1])
+    keyword = hits(3, 2, 5, scores=[9.0, 8.0, 1.0])
+    fused = convex([dense, keyword], [0.5, 0.5])
+    assert fused[0].row == 2  # good on both sides beats best on one and absent on the other
+    assert len(fused) == 5
+
+
+def test_default_fusion_favours_the_dense_side() -> None:
+    settings = FusionSettings()
+    assert settings.method == "convex" and settings.dense_weight > settings.keyword_weight
 
 
 def test_fuse_keeps_hits_found_by_one_side_only() -> None:
     fused = fuse(hits(1), hits(2), FusionSettings())
+    assert sorted(h.row for h in fused) == [1, 2]
+    fused = fuse(hits(1), hits(2), FusionSettings(method="rrf"))
     assert sorted(h.row for h in fused) == [1, 2]
 
 

@@ -1,3 +1,8 @@
+"""Embedded-only behaviour: quantisation, the vector file, the ANN path, locks.
+
+What every backend must do is in test_contract.py.
+"""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -5,46 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from answerdb.errors import InputError, LockedError, StoreError
+from answerdb.errors import LockedError
 from answerdb.store.embedded import EmbeddedStore
 from answerdb.store.lock import WriterLock
 from answerdb.types import Document, Passage
 
 from ..conftest import HashEmbedder
-
-TEXTS = {
-    "cv": (
-        "What is object detection?",
-        "Object detection finds boxes around objects.",
-        "Computer vision",
-    ),
-    "rag": (
-        "What is RAG?",
-        "Retrieval augmented generation grounds answers in passages.",
-        "Retrieval-augmented generation",
-    ),
-    "hnsw": (
-        "What is HNSW?",
-        "HNSW is a layered graph index for nearest neighbour search.",
-        "Vector databases",
-    ),
-}
-
-
-def add(store: EmbeddedStore, embedder: HashEmbedder, keys: list[str]) -> None:
-    docs, passages = [], []
-    for key in keys:
-        question, text, series = TEXTS[key]
-        doc = Document(
-            doc_id=key,
-            text=text,
-            source=f"{key}.md",
-            question=question,
-            metadata={"series": series},
-        )
-        docs.append((doc, f"hash-{key}-{text}"))
-        passages.append(Passage(key, 0, text))
-    store.add(docs, passages, embedder.embed([p.text for p in passages]))
+from .conftest import TEXTS, add
 
 
 @pytest.fixture
@@ -66,19 +38,6 @@ def test_quantised_round_trip_keeps_ranking(
     assert hits[0].doc_id == "hnsw"
     exact = float(hash_embedder.embed([TEXTS["hnsw"][1]])[0] @ query)
     assert hits[0].score == pytest.approx(exact, abs=0.02)
-
-
-def test_reopen_sees_everything(store: EmbeddedStore, hash_embedder: HashEmbedder) -> None:
-    add(store, hash_embedder, ["cv", "rag"])
-    store.close()
-    again = EmbeddedStore(store.path)
-    assert again.stats()["documents"] == 2
-    assert again.model()["model"] == "test-hash"
-    assert again.keyword_search("retrieval", 5)[0].doc_id == "rag"
-    assert (
-        again.vector_search(hash_embedder.embed_query("object detection boxes"), 1)[0].doc_id
-        == "cv"
-    )
 
 
 def test_failed_batch_leaves_nothing(
@@ -112,37 +71,17 @@ def test_crash_tail_in_vector_file_is_ignored(
     assert len(reopened.vector_search(hash_embedder.embed_query("object"), 10)) == 1
 
 
-def test_delete_is_immediate_and_compact_frees_space(
+def test_compact_frees_the_space_of_deleted_rows(
     store: EmbeddedStore, hash_embedder: HashEmbedder
 ) -> None:
     add(store, hash_embedder, ["cv", "rag", "hnsw"])
     assert store.delete(["rag", "nope"]) == 1
-    query = hash_embedder.embed_query("retrieval augmented generation")
-    assert "rag" not in {h.doc_id for h in store.vector_search(query, 10)}
-    assert store.keyword_search("retrieval", 10) == []
     result = store.compact()
     assert (result["rows_before"], result["rows_after"]) == (3, 2)
     assert store.stats()["vector_bytes"] == 2 * store.vectors.row_bytes
     hits = store.vector_search(hash_embedder.embed_query("layered graph index"), 1)
     assert hits[0].doc_id == "hnsw"
     assert store.keyword_search("graph", 1)[0].doc_id == "hnsw"
-
-
-def test_replacing_a_document_keeps_one_copy(
-    store: EmbeddedStore, hash_embedder: HashEmbedder
-) -> None:
-    add(store, hash_embedder, ["cv"])
-    add(store, hash_embedder, ["cv"])
-    assert store.stats()["documents"] == 1
-    assert len(store.vector_search(hash_embedder.embed_query("object"), 10)) == 1
-
-
-def test_filters_apply_inside_retrieval(store: EmbeddedStore, hash_embedder: HashEmbedder) -> None:
-    add(store, hash_embedder, ["cv", "rag", "hnsw"])
-    query = hash_embedder.embed_query("layered graph index")
-    hits = store.vector_search(query, 1, where={"series": "Computer vision"})
-    assert [h.doc_id for h in hits] == ["cv"]
-    assert store.keyword_search("graph", 5, where={"series": "Computer vision"}) == []
 
 
 def test_ann_path_with_filters_and_deletes(tmp_path: Path) -> None:
@@ -167,27 +106,9 @@ def test_ann_path_with_filters_and_deletes(tmp_path: Path) -> None:
     assert reopened.vector_search(vectors[20], 1)[0].doc_id == "d20"
 
 
-def test_mismatched_batch_is_refused(store: EmbeddedStore) -> None:
-    with pytest.raises(InputError, match="2 passages but 1 vectors"):
-        store.add([], [Passage("a", 0, "x"), Passage("a", 1, "y")], np.zeros((1, 64), np.float32))
-
-
 def test_second_writer_gets_a_clear_locked_error(
     store: EmbeddedStore, hash_embedder: HashEmbedder
 ) -> None:
     other = EmbeddedStore(store.path, lock_timeout=0.2)
     with WriterLock(store.path / "writer.lock", 1.0), pytest.raises(LockedError, match="locked"):
         add(other, hash_embedder, ["cv"])
-
-
-def test_readonly_store_refuses_writes(store: EmbeddedStore, hash_embedder: HashEmbedder) -> None:
-    add(store, hash_embedder, ["cv"])
-    reader = EmbeddedStore(store.path, readonly=True)
-    assert reader.stats()["documents"] == 1
-    with pytest.raises(StoreError, match="read-only"):
-        reader.delete(["cv"])
-
-
-def test_readonly_open_of_a_missing_folder(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="not a knowledge base"):
-        EmbeddedStore(tmp_path / "nothing", readonly=True)

@@ -1,13 +1,18 @@
 """Fusing dense and keyword results into one ranking.
 
-Reciprocal rank fusion (RRF) by default: each list adds ``weight / (k + rank)`` to a
-passage. Convex fusion is the alternative: a weighted sum of min-max normalised scores.
+Convex fusion by default: each list's scores are z-normalised over its top ``window`` hits and
+summed with weights; a passage one list did not return counts as that list's lowest score.
+Reciprocal rank fusion (``weight / (k + rank)`` summed) is the alternative. docs/quality.md
+has the measurements behind the defaults: equal-weight RRF throws away much of the stronger
+side when one side is far better (FAQ-style data), weighted z-score fusion does not.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Literal
+
+import numpy as np
 
 from answerdb.types import Hit
 
@@ -19,12 +24,14 @@ MODES: tuple[str, ...] = ("dense", "keyword", "hybrid")
 class FusionSettings:
     """How hybrid mode combines its two lists (see docs/quality.md for the measurements)."""
 
-    method: Literal["rrf", "convex"] = "rrf"
+    method: Literal["convex", "rrf"] = "convex"
+    dense_weight: float = 0.6
+    keyword_weight: float = 0.4
     rrf_k: int = 60
-    dense_weight: float = 1.0
-    keyword_weight: float = 1.0
     # How many candidates each side contributes before fusion.
     depth: int = 100
+    # Convex fusion normalises with the mean and spread of each list's top `window` scores.
+    window: int = 100
 
 
 def rrf(lists: list[list[Hit]], weights: list[float], k: int = 60) -> list[Hit]:
@@ -38,26 +45,34 @@ def rrf(lists: list[list[Hit]], weights: list[float], k: int = 60) -> list[Hit]:
     return _ranked(first, scores)
 
 
-def convex(lists: list[list[Hit]], weights: list[float]) -> list[Hit]:
-    """Weighted sum of scores min-max normalised within each list (absent counts as 0)."""
-    scores: dict[int, float] = {}
-    first: dict[int, Hit] = {}
-    for hits, weight in zip(lists, weights, strict=True):
-        if not hits:
-            continue
-        low = min(h.score for h in hits)
-        span = (max(h.score for h in hits) - low) or 1.0
-        for hit in hits:
-            scores[hit.row] = scores.get(hit.row, 0.0) + weight * (hit.score - low) / span
-            first.setdefault(hit.row, hit)
+def convex(lists: list[list[Hit]], weights: list[float], window: int = 100) -> list[Hit]:
+    """Weighted sum of z-normalised scores; a list's lowest score stands in where it is silent."""
+    normalised = [_zscores(hits, window) for hits in lists]
+    floors = [min(z.values(), default=0.0) for z in normalised]
+    first = {hit.row: hit for hits in reversed(lists) for hit in hits}
+    scores = {
+        row: sum(
+            w * z.get(row, floor) for z, w, floor in zip(normalised, weights, floors, strict=True)
+        )
+        for row in first
+    }
     return _ranked(first, scores)
+
+
+def _zscores(hits: list[Hit], window: int) -> dict[int, float]:
+    if not hits:
+        return {}
+    top = np.array([h.score for h in hits[:window]], dtype=np.float64)
+    spread = float(top.std()) or 1.0
+    mean = float(top.mean())
+    return {h.row: (h.score - mean) / spread for h in hits}
 
 
 def fuse(dense: list[Hit], keyword: list[Hit], settings: FusionSettings) -> list[Hit]:
     """Combine the two lists as ``settings`` says."""
     weights = [settings.dense_weight, settings.keyword_weight]
     if settings.method == "convex":
-        return convex([dense, keyword], weights)
+        return convex([dense, keyword], weights, settings.window)
     return rrf([dense, keyword], weights, settings.rrf_k)
 
 

@@ -53,6 +53,10 @@ class Store(ABC):
         """Every document (text left empty), oldest first."""
 
     @abstractmethod
+    def passages(self, doc_id: str) -> list[Passage]:
+        """A document's passages, in order (``row`` is the backend's passage id)."""
+
+    @abstractmethod
     def passage_vectors(self, doc_id: str) -> Matrix:
         """The stored vectors of a document's passages, in order (float32)."""
 

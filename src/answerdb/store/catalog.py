@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +34,8 @@ CREATE TABLE IF NOT EXISTS passages(
 CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id, ordinal);
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
     heading, text, content='passages', content_rowid='row', tokenize='{TOKENIZER}');
+CREATE TABLE IF NOT EXISTS vector_sums(
+    start INTEGER PRIMARY KEY, count INTEGER NOT NULL, crc32 INTEGER NOT NULL);
 """
 # BM25 column weights: a match in the question or title counts more than one in the body.
 HEADING_WEIGHT = 2.0
@@ -45,13 +48,14 @@ class Catalog:
     def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = path
         self.readonly = readonly
+        # One connection may serve several threads; a snapshot or a write holds it whole.
+        self._guard = threading.RLock()
         self.db = self._connect()
 
     def _connect(self) -> sqlite3.Connection:
         try:
             if self.readonly:
-                uri = f"file:{self.path}?mode=ro"
-                db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+                db = self._connect_readonly()
             else:
                 db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
                 db.execute("PRAGMA journal_mode=WAL")
@@ -62,19 +66,57 @@ class Catalog:
             raise StoreError(f"{self.path}: cannot open the catalog: {exc}") from exc
         return db
 
+    def _connect_readonly(self) -> sqlite3.Connection:
+        """mode=ro; on a read-only folder without a WAL file, ``immutable`` (nothing to miss)."""
+        uri = f"file:{self.path}?mode=ro"
+        db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            db.close()
+            # WAL readers need to create -shm; a checkpointed catalog has no WAL to read.
+            if Path(f"{self.path}-wal").exists():
+                raise
+            uri = f"file:{self.path}?mode=ro&immutable=1"
+            db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return db
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT; any error rolls the whole batch back (invariant 2)."""
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"{self.path}: cannot write: {exc}") from exc
-        try:
-            yield self.db
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
+        """BEGIN IMMEDIATE … COMMIT; any error rolls the whole batch back (invariant 2).
+
+        Raises StoreError when SQLite cannot write (locked, disk full, read-only).
+        """
+        with self._guard:
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"{self.path}: cannot write: {exc}") from exc
+            try:
+                yield self.db
+                self.db.execute("COMMIT")
+            except BaseException as exc:
+                # SQLite may already have rolled back (disk full); a second ROLLBACK would fail.
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"{self.path}: cannot write: {exc}") from exc
+                raise
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one committed state (invariant 3); nested use joins the outer one."""
+        with self._guard:
+            if self.db.in_transaction:
+                yield
+                return
+            self.db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                if self.db.in_transaction:
+                    self.db.execute("COMMIT")
 
     # -- settings -------------------------------------------------------------------------
     def meta(self, key: str, default: str | None = None) -> str | None:
@@ -95,6 +137,22 @@ class Catalog:
     def bump_version(self) -> None:
         self.set_meta("version", self.version() + 1)
 
+    def record_vectors(self, start: int, count: int, crc32: int) -> None:
+        """Remember a batch's vector checksum (inside the caller's transaction)."""
+        self.db.execute("INSERT OR REPLACE INTO vector_sums VALUES(?, ?, ?)", (start, count, crc32))
+
+    def forget_vectors(self) -> None:
+        """Drop every vector checksum (compaction writes a new file)."""
+        self.db.execute("DELETE FROM vector_sums")
+
+    def vector_sums(self) -> list[tuple[int, int, int]]:
+        """(start row, rows, CRC-32) of each committed batch; [] for a store made before them."""
+        try:
+            rows = self.db.execute("SELECT start, count, crc32 FROM vector_sums ORDER BY start")
+            return [(int(r[0]), int(r[1]), int(r[2])) for r in rows]
+        except sqlite3.OperationalError:  # a read-only catalog older than the table
+            return []
+
     # -- writes (inside a transaction) ----------------------------------------------------
     def insert_document(self, doc: Document, content_hash: str) -> None:
         self.db.execute(
@@ -109,6 +167,17 @@ class Catalog:
                 content_hash,
                 time.time(),
             ),
+        )
+
+    def insert_documents(self, docs: list[tuple[Document, str]]) -> None:
+        """Insert or replace many documents in one statement (bulk imports)."""
+        now = time.time()
+        self.db.executemany(
+            "INSERT OR REPLACE INTO documents VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (d.doc_id, d.source, d.title, d.question, json.dumps(d.metadata), d.text, h, now)
+                for d, h in docs
+            ],
         )
 
     def insert_passages(self, passages: list[Passage], headings: dict[str, str]) -> None:
@@ -162,13 +231,17 @@ class Catalog:
     def keyword_search(
         self, expression: str, k: int, where_sql: str, params: list[Any]
     ) -> list[tuple[int, float]]:
-        sql = (
-            f"SELECT f.rowid, bm25(passages_fts, {HEADING_WEIGHT}, {BODY_WEIGHT}) AS s"
-            " FROM passages_fts f JOIN passages p ON p.row = f.rowid"
-            " JOIN documents d ON d.doc_id = p.doc_id"
-            f" WHERE passages_fts MATCH ? AND {where_sql} ORDER BY s LIMIT ?"
-        )
-        rows = self.db.execute(sql, [expression, *params, k]).fetchall()
+        score = f"bm25(passages_fts, {HEADING_WEIGHT}, {BODY_WEIGHT})"
+        if where_sql == "1":  # no filter: FTS5 ranks on its own, without joins
+            sql = f"SELECT rowid, {score} AS s FROM passages_fts WHERE passages_fts MATCH ?"
+        else:
+            sql = (
+                f"SELECT f.rowid, {score} AS s"
+                " FROM passages_fts f JOIN passages p ON p.row = f.rowid"
+                " JOIN documents d ON d.doc_id = p.doc_id"
+                f" WHERE passages_fts MATCH ? AND {where_sql}"
+            )
+        rows = self.db.execute(sql + " ORDER BY s LIMIT ?", [expression, *params, k]).fetchall()
         return [(int(r[0]), -float(r[1])) for r in rows]
 
     def hits(self, scored: list[tuple[int, float]]) -> list[Hit]:
@@ -229,9 +302,16 @@ class Catalog:
             for r in rows
         ]
 
+    def passages_of(self, doc_id: str) -> list[Passage]:
+        sql = "SELECT row, ordinal, text FROM passages WHERE doc_id = ? ORDER BY ordinal"
+        return [Passage(doc_id, r[1], r[2], r[0]) for r in self.db.execute(sql, (doc_id,))]
+
     def rows_of(self, doc_id: str) -> npt.NDArray[np.int64]:
         sql = "SELECT row FROM passages WHERE doc_id = ? ORDER BY ordinal"
         return np.fromiter((r[0] for r in self.db.execute(sql, (doc_id,))), dtype=np.int64)
+
+    def passage_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM passages").fetchone()[0])
 
     def counts(self) -> dict[str, int]:
         docs = self.db.execute("SELECT count(*) FROM documents").fetchone()[0]

@@ -6,26 +6,37 @@ Layout: ``catalog.sqlite`` (truth), ``vectors-g<N>.<dtype>`` (memory-mapped rows
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from answerdb.errors import InputError, StoreError
-from answerdb.store.ann import AnnIndex
+from answerdb.errors import InputError, LockedError, StoreError
+from answerdb.store.ann import AnnIndex, IndexSettings
 from answerdb.store.base import Store
 from answerdb.store.catalog import Catalog
 from answerdb.store.filters import Where, where_sql
 from answerdb.store.fts import match_expression
 from answerdb.store.lock import WriterLock
-from answerdb.store.vectors import Matrix, VectorFile
+from answerdb.store.vectors import INT8_SCALE, Matrix, VectorFile, fit_int8_scale
 from answerdb.types import Document, Hit, Passage
 
 # Below this many candidate rows an exact scan beats the graph and has perfect recall.
 EXACT_LIMIT = 20_000
+# A read overtaken by a compaction is tried again on the new files, this many times.
+READ_RETRIES = 5
 # The graph proposes this many times k candidates; exact re-scoring picks the best k.
 OVERSAMPLE = 4
+# Rows matching recent filters, kept until the next commit (a filter is usually reused).
+FILTER_CACHE = 8
+# A filter leaves fewer usable neighbours per hop; the graph search widens up to this.
+MAX_FILTERED_EF = 2048
+T = TypeVar("T")
+Matching = tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8] | None]
 
 
 class EmbeddedStore(Store):
@@ -38,6 +49,7 @@ class EmbeddedStore(Store):
         readonly: bool = False,
         lock_timeout: float = 10.0,
         exact_limit: int = EXACT_LIMIT,
+        index: IndexSettings | None = None,
     ) -> None:
         self.path = path
         self.readonly = readonly
@@ -49,8 +61,13 @@ class EmbeddedStore(Store):
             raise InputError(f"{path}: not a knowledge base (no catalog.sqlite)")
         self.catalog = Catalog(path / "catalog.sqlite", readonly=readonly)
         self._dtype = self._settle_dtype(dtype)
+        self._index = self._settle_index(index)
+        # Inside bulk(): rows are stored but the graph waits until the bulk load ends.
+        self._deferred = False
         self._seen_version = -1
         self._live: npt.NDArray[np.uint8] | None = None
+        self._live_rows: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self._filters: dict[str, Matching] = {}
         self._load_generation()
 
     # -- set-up ---------------------------------------------------------------------------
@@ -62,20 +79,58 @@ class EmbeddedStore(Store):
             return dtype
         return stored or dtype
 
+    def _settle_index(self, given: IndexSettings | None) -> IndexSettings:
+        """Settings given are recorded (by a writer); otherwise the recorded ones apply."""
+        if given is not None:
+            if not self.readonly:
+                with self.catalog.transaction():
+                    for key, value in vars(given).items():
+                        self.catalog.set_meta(f"index_{key}", value)
+            return given
+        recorded = {
+            key: int(value)
+            for key in vars(IndexSettings())
+            if (value := self.catalog.meta(f"index_{key}")) is not None
+        }
+        return IndexSettings(**recorded)
+
+    @property
+    def index_settings(self) -> IndexSettings:
+        """The HNSW parameters in force (recorded in the catalog)."""
+        return self._index
+
     def _load_generation(self) -> None:
         self._generation = int(self.catalog.meta("generation", "0") or 0)
         dim = int(self.catalog.meta("dim", "0") or 0)
-        self.vectors = VectorFile(self._file("vectors", self._dtype), dim, self._dtype)
-        self.ann = AnnIndex(self.vectors)
+        path = self._file("vectors", self._dtype)
+        self.vectors = VectorFile(path, dim, self._dtype, self._int8_scale())
+        self.ann = AnnIndex(self.vectors, self._index)
         if (
             dim
             and self.ann.load(self._file("index", "faiss"))
             and (self.ann.rows > self.catalog.committed_rows())
         ):
-            self.ann = AnnIndex(self.vectors)  # a graph ahead of the catalog is stale
+            self.ann = AnnIndex(self.vectors, self._index)  # a graph ahead of the catalog is stale
+
+    def _int8_scale(self) -> float:
+        return float(self.catalog.meta("int8_scale", str(INT8_SCALE)) or INT8_SCALE)
 
     def _file(self, stem: str, suffix: str) -> Path:
         return self.path / f"{stem}-g{self._generation}.{suffix}"
+
+    @property
+    def generation(self) -> int:
+        """The compaction generation whose files are in use."""
+        return self._generation
+
+    @property
+    def index_path(self) -> Path:
+        """The saved graph of the current generation."""
+        return self._file("index", "faiss")
+
+    def writer_lock(self) -> WriterLock:
+        """The writer lock, for maintenance (``repair``); raises StoreError when read-only."""
+        return self._lock()
 
     def _lock(self) -> WriterLock:
         if self.readonly:
@@ -106,15 +161,21 @@ class EmbeddedStore(Store):
             start = self.catalog.committed_rows()
             for offset, passage in enumerate(passages):
                 passage.row = start + offset
+            fitted = self._dtype == "int8" and start == 0 and not self.catalog.meta("int8_scale")
+            if fitted:  # the first batch sets how finely int8 codes cut (recorded below)
+                self.vectors.scale = fit_int8_scale(vectors)
             # Vectors first: until the catalog commits, they are an invisible tail.
-            self.vectors.append(vectors, at_row=start)
+            crc = self.vectors.append(vectors, at_row=start)
             headings = {doc.doc_id: doc.heading for doc, _ in docs}
             with self.catalog.transaction():
                 self.catalog.delete_documents(sorted(replaced))
-                for doc, content_hash in docs:
-                    self.catalog.insert_document(doc, content_hash)
+                self.catalog.insert_documents(docs)
                 self.catalog.insert_passages(passages, headings)
+                if passages:
+                    self.catalog.record_vectors(start, len(passages), crc)
                 self.catalog.set_meta("rows", start + len(passages))
+                if fitted:
+                    self.catalog.set_meta("int8_scale", self.vectors.scale)
                 self.catalog.bump_version()
         self._refresh()
 
@@ -128,11 +189,19 @@ class EmbeddedStore(Store):
         return len(present)
 
     def flush(self) -> None:
-        """Save the graph so the next open need not rebuild it."""
+        """Save the graph so the next open need not rebuild it.
+
+        Skipped while another process writes or when the disk refuses: the graph is derived
+        (invariant 1), so closing never waits for a writer and never fails for it.
+        """
         if self.readonly or self.ann.rows == self.ann.saved_rows:
             return
-        with self._lock():
-            self.ann.save(self._file("index", "faiss"))
+        try:
+            with WriterLock(self.path / "writer.lock", timeout=0):
+                self._refresh()  # save what is committed now, in the current generation
+                self.ann.save(self._file("index", "faiss"))
+        except (LockedError, StoreError, OSError):
+            return
 
     def compact(self) -> dict[str, Any]:
         with self._lock():
@@ -152,10 +221,13 @@ class EmbeddedStore(Store):
             self.path / f"vectors-g{self._generation + 1}.{self._dtype}",
             self.vectors.dim,
             self._dtype,
+            self.vectors.scale,
         )
-        new.append(self.vectors.decode(codes), at_row=0)
+        crc = new.append(self.vectors.decode(codes), at_row=0)
         with self.catalog.transaction():
             self.catalog.renumber({int(old): new for new, old in enumerate(live)})
+            self.catalog.forget_vectors()
+            self.catalog.record_vectors(0, len(live), crc)
             self.catalog.set_meta("generation", self._generation + 1)
             self.catalog.set_meta("rows", len(live))
             self.catalog.bump_version()
@@ -163,9 +235,26 @@ class EmbeddedStore(Store):
         for stale in old_files:
             stale.unlink(missing_ok=True)
 
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Store many batches, then build the graph once (faster than catching up per batch).
+
+        Each batch still commits whole; another process that searches meanwhile catches its
+        own graph up, as after any write.
+        """
+        self._deferred = True
+        try:
+            yield
+        finally:
+            self._deferred = False
+        with self._lock():
+            self._seen_version = -1
+            self._refresh()
+            self.ann.save(self._file("index", "faiss"))
+
     def reindex(self) -> None:
         with self._lock():
-            self.ann = AnnIndex(self.vectors)
+            self.ann = AnnIndex(self.vectors, self._index)
             self._seen_version = -1
             self._refresh()
             self.ann.save(self._file("index", "faiss"))
@@ -173,31 +262,72 @@ class EmbeddedStore(Store):
     # -- reads ----------------------------------------------------------------------------
     def _refresh(self) -> None:
         """Follow what other processes committed: new rows, deletes, a new generation."""
-        version = self.catalog.version()
-        if version == self._seen_version:
+        if self._deferred:
             return
-        if int(self.catalog.meta("generation", "0") or 0) != self._generation:
-            self._load_generation()
-        committed = self.catalog.committed_rows()
-        self.ann.catch_up(committed)
-        live = np.zeros(committed, dtype=bool)
-        live[self.catalog.live_rows()] = True
-        self._live = None if live.all() else np.packbits(live, bitorder="little")
-        self._seen_version = version
+        with self.catalog.snapshot():  # rows, live rows and generation from one commit
+            version = self.catalog.version()
+            if version == self._seen_version:
+                return
+            if int(self.catalog.meta("generation", "0") or 0) != self._generation:
+                self._load_generation()
+            self.vectors.scale = self._int8_scale()  # recorded by the first batch
+            committed = self.catalog.committed_rows()
+            self.ann.catch_up(committed)
+            self._filters = {}
+            if self.catalog.passage_count() == committed:
+                # Nothing deleted: no row list to read (it costs seconds at millions of rows).
+                self._live_rows = np.arange(committed, dtype=np.int64)
+                self._live = None
+            else:
+                self._live_rows = self.catalog.live_rows()
+                live = np.zeros(committed, dtype=bool)
+                live[self._live_rows] = True
+                self._live = np.packbits(live, bitorder="little")
+            self._seen_version = version
+
+    def _consistent(self, read: Callable[[], T]) -> T:
+        """Run a read in one catalog snapshot; again if compaction removed its files meanwhile
+        (a slow reader can be overtaken by several compactions in a row)."""
+        for _ in range(READ_RETRIES):
+            try:
+                with self.catalog.snapshot():
+                    return read()
+            except StoreError:
+                if int(self.catalog.meta("generation", "0") or 0) == self._generation:
+                    raise
+        with self.catalog.snapshot():
+            return read()
 
     def vector_search(self, query: Matrix, k: int, where: Where | None = None) -> list[Hit]:
+        return self._consistent(lambda: self._vector_search(query, k, where))
+
+    def _vector_search(self, query: Matrix, k: int, where: Where | None) -> list[Hit]:
         self._refresh()
         committed = self.catalog.committed_rows()
         if committed == 0 or k <= 0:
             return []
-        allowed_bits = self._live
+        allowed_bits, ef = self._live, None
         if where or committed <= self.exact_limit:
-            rows = self.catalog.live_rows(*where_sql(where))
+            # Unfiltered, the live rows cached by _refresh serve: no query per search.
+            rows, bits = self._matching(where, committed) if where else (self._live_rows, None)
             if len(rows) <= self.exact_limit:
                 return self._exact(query, rows, k, committed)
-            allowed_bits = _bitmap(rows, committed)
-        candidates = self.ann.search(query, k * OVERSAMPLE, allowed_bits)
+            allowed_bits = bits
+            ef = min(MAX_FILTERED_EF, self.ann.settings.ef_search * committed // len(rows))
+        candidates = self.ann.search(query, k * OVERSAMPLE, allowed_bits, ef=ef)
         return self._exact(query, candidates, k, committed)
+
+    def _matching(self, where: Where, committed: int) -> Matching:
+        """The live rows a filter matches, with their bitmap when the graph will need it."""
+        key = json.dumps(where, sort_keys=True, default=str)
+        found = self._filters.get(key)
+        if found is None:
+            rows = self.catalog.live_rows(*where_sql(where))
+            bits = _bitmap(rows, committed) if len(rows) > self.exact_limit else None
+            if len(self._filters) >= FILTER_CACHE:
+                self._filters.pop(next(iter(self._filters)))
+            found = self._filters[key] = (rows, bits)
+        return found
 
     def _exact(
         self, query: Matrix, rows: npt.NDArray[np.int64], k: int, committed: int
@@ -211,7 +341,8 @@ class EmbeddedStore(Store):
         if not expression or k <= 0:
             return []
         sql, params = where_sql(where)
-        return self.catalog.hits(self.catalog.keyword_search(expression, k, sql, params))
+        with self.catalog.snapshot():  # rows are renumbered by compaction: score and fetch together
+            return self.catalog.hits(self.catalog.keyword_search(expression, k, sql, params))
 
     def document(self, doc_id: str) -> Document | None:
         return self.catalog.document(doc_id)
@@ -219,7 +350,13 @@ class EmbeddedStore(Store):
     def documents(self) -> list[Document]:
         return self.catalog.documents()
 
+    def passages(self, doc_id: str) -> list[Passage]:
+        return self.catalog.passages_of(doc_id)
+
     def passage_vectors(self, doc_id: str) -> Matrix:
+        return self._consistent(lambda: self._passage_vectors(doc_id))
+
+    def _passage_vectors(self, doc_id: str) -> Matrix:
         self._refresh()
         rows = self.catalog.rows_of(doc_id)
         codes = self.vectors.rows(self.catalog.committed_rows())[rows]
@@ -232,6 +369,10 @@ class EmbeddedStore(Store):
         return self.catalog.existing_ids(doc_ids)
 
     def stats(self) -> dict[str, Any]:
+        with self.catalog.snapshot():
+            return self._stats()
+
+    def _stats(self) -> dict[str, Any]:
         counts = self.catalog.counts()
         index_file = self._file("index", "faiss")
         return {
@@ -244,6 +385,7 @@ class EmbeddedStore(Store):
             "vector_bytes": self.vectors.path.stat().st_size if self.vectors.path.exists() else 0,
             "index_bytes": index_file.stat().st_size if index_file.exists() else 0,
             "catalog_bytes": self.catalog.path.stat().st_size,
+            **{f"index_{k}": v for k, v in vars(self._index).items()},
             **{f"model_{k}": v for k, v in self.model().items()},
         }
 

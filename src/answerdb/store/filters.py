@@ -17,6 +17,10 @@ _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 _COMPARE = {"$eq": "=", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 _COLUMNS = {"doc_id": "d.doc_id", "source": "d.source"}
 Scalar = (str, int, float, bool)
+# SQLite limits an expression's depth (1,000) and integers to 64 bits: refuse early and clearly.
+MAX_KEYS = 32
+MAX_IN = 256
+INT64 = 2**63
 
 
 def where_sql(where: Where | None) -> tuple[str, list[Any]]:
@@ -25,6 +29,8 @@ def where_sql(where: Where | None) -> tuple[str, list[Any]]:
         return "1", []
     if not isinstance(where, dict):
         raise InputError(f"where: expected an object of key: value, got {type(where).__name__}")
+    if len(where) > MAX_KEYS:
+        raise InputError(f"where: {len(where)} keys; at most {MAX_KEYS}")
     parts: list[str] = []
     params: list[Any] = []
     for key, condition in where.items():
@@ -63,6 +69,18 @@ def _operators(key: str, condition: dict[str, Any]) -> tuple[str, list[Any]]:
 def _check_scalar(key: str, value: Any) -> None:
     if not isinstance(value, Scalar):
         raise InputError(f"where: {key}: expected a string, number or boolean, got {value!r}")
+    if isinstance(value, int) and not -INT64 <= value < INT64:
+        raise InputError(f"where: {key}: {value} is beyond 64-bit integers")
+    if isinstance(value, str) and not _encodable(value):
+        raise InputError(f"where: {key}: {value!r} is not valid Unicode text")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, as JSON's "\ud800" decodes to
+        return False
+    return True
 
 
 def _path(key: str) -> str:
@@ -81,6 +99,8 @@ def _equals(key: str, value: Any) -> tuple[str, list[Any]]:
 def _member(key: str, values: Any) -> tuple[str, list[Any]]:
     if not isinstance(values, list) or not values:
         raise InputError(f"where: {key}: $in takes a non-empty list")
+    if len(values) > MAX_IN:
+        raise InputError(f"where: {key}: $in takes at most {MAX_IN} values, not {len(values)}")
     parts: list[str] = []
     params: list[Any] = []
     for value in values:

@@ -1,0 +1,123 @@
+"""The reference site: home, article, ask and series pages, rendered on the server.
+
+Every page works without JavaScript; ``static/ask.js`` only streams a generated answer into
+the ask page when an LLM is configured. Templates autoescape everything they print.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from answerdb.answer import generate as generation
+from answerdb.answer.series import Series
+from answerdb.server.config import ServerSettings
+from answerdb.server.handles import KnowledgeBase
+from answerdb.server.security import reader_guard
+from answerdb.server.views import (
+    article_summary,
+    doc_url,
+    paragraphs,
+    segments,
+    series_slugs,
+    source_label,
+)
+
+HERE = Path(__file__).resolve().parent
+RECENT = 8
+NEIGHBOURS = 2
+
+
+def templates() -> Jinja2Templates:
+    """The page templates, with the helpers they call."""
+    found = Jinja2Templates(directory=HERE / "templates")
+    found.env.globals.update(doc_url=doc_url, segments=segments, paragraphs=paragraphs)
+    return found
+
+
+def page_router(kb: KnowledgeBase, settings: ServerSettings) -> APIRouter:
+    """Every HTML page, bound to one knowledge base."""
+    guard = Depends(reader_guard(settings.api_key, settings.protect_reads))
+    router = APIRouter(dependencies=[guard], include_in_schema=False)
+    pages = templates()
+
+    def render(request: Request, name: str, **context: Any) -> HTMLResponse:
+        context.setdefault("title", settings.title)
+        context["site"] = settings.title
+        return pages.TemplateResponse(request, name, context)
+
+    @router.get("/", response_class=HTMLResponse)
+    def home(request: Request) -> HTMLResponse:
+        with kb.reading() as db:
+            documents = db.store.documents()
+        recent = [article_summary(d) for d in reversed(documents[-RECENT:])]
+        slugs = series_slugs(kb.series())
+        return render(request, "home.html", series=slugs, recent=recent, count=len(documents))
+
+    @router.get("/q/{doc_id:path}", response_class=HTMLResponse)
+    def article(request: Request, doc_id: str) -> HTMLResponse:
+        with kb.reading() as db:
+            doc = db.document(doc_id)
+            if doc is None:
+                raise HTTPException(404, f"no article with id {doc_id!r}")
+            keep = db.related(doc_id, k=5)
+        place = _place_in_series(doc_id, kb.series())
+        return render(
+            request,
+            "article.html",
+            title=doc.heading or doc_id,
+            doc=doc,
+            source=source_label(doc),
+            related=keep,
+            place=place,
+        )
+
+    @router.get("/ask", response_class=HTMLResponse)
+    def ask(
+        request: Request,
+        q: str = Query("", max_length=2000),
+        generate: bool = False,
+    ) -> HTMLResponse:
+        if not q.strip():
+            return render(request, "ask.html", title="Ask", question="", answer=None)
+        with kb.reading() as db:
+            answer = db.ask(q, k=5)
+        llm = settings.llm
+        if generate and llm is not None:  # the no-JavaScript way to a generated answer
+            answer = generation.generate(llm, answer)
+        stream = llm is not None and not generate and bool(answer.hits)
+        return render(request, "ask.html", title=q, question=q, answer=answer, stream=stream)
+
+    @router.get("/series/{slug}", response_class=HTMLResponse)
+    def series(request: Request, slug: str) -> HTMLResponse:
+        group = series_slugs(kb.series()).get(slug)
+        if group is None:
+            raise HTTPException(404, f"no learn series {slug!r}")
+        return render(request, "series.html", title=group.name, group=group)
+
+    return router
+
+
+def _place_in_series(doc_id: str, groups: list[Series]) -> dict[str, Any] | None:
+    """The series an article belongs to, its position, and its neighbours either side."""
+    for slug, group in series_slugs(groups).items():
+        ids = [d.doc_id for d in group.articles]
+        if doc_id in ids:
+            at = ids.index(doc_id)
+            window = group.articles[max(0, at - NEIGHBOURS) : at + NEIGHBOURS + 1]
+            return {
+                "name": group.name,
+                "url": f"/series/{slug}",
+                "position": at + 1,
+                "size": len(ids),
+                "neighbours": [
+                    {**article_summary(d), "current": d.doc_id == doc_id} for d in window
+                ],
+                "previous": article_summary(group.articles[at - 1]) if at > 0 else None,
+                "next": article_summary(group.articles[at + 1]) if at + 1 < len(ids) else None,
+            }
+    return None

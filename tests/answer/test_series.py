@@ -1,0 +1,122 @@
+"""Learn series: from front matter, and automatic (clustered) where front matter names none."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from answerdb.answer.series import auto_series, choose_clusters, learn_series, silhouette
+from answerdb.cli import main
+from answerdb.db import AnswerDB
+from answerdb.embed import Embedder
+from answerdb.store.embedded import EmbeddedStore
+from answerdb.types import Document
+
+from ..conftest import HashEmbedder
+
+
+def _demo_articles(db: AnswerDB) -> tuple[list[Document], np.ndarray]:
+    docs = [db.store.document(d.doc_id) for d in db.store.documents()]
+    articles = [d for d in docs if d is not None]
+    vectors = np.stack([db.store.passage_vectors(d.doc_id).mean(axis=0) for d in articles])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return articles, vectors.astype(np.float32)
+
+
+def test_front_matter_series_are_kept(demo_db: AnswerDB) -> None:
+    groups = demo_db.series()
+    assert len(groups) == 8
+    assert not any(g.auto for g in groups)
+    assert "Computer vision" in {g.name for g in groups}
+
+
+def test_auto_series_recover_the_demo_topics(demo_db: AnswerDB) -> None:
+    articles, vectors = _demo_articles(demo_db)
+    unnamed = [dataclasses.replace(d, metadata={}) for d in articles]
+    groups = auto_series(unnamed, vectors)
+    truth = {d.doc_id: d.metadata["series"] for d in articles}
+    # Purity: most articles sit in a series with the articles of their real topic.
+    agree = sum(Counter(truth[d.doc_id] for d in g.articles).most_common(1)[0][1] for g in groups)
+    assert agree / len(articles) >= 0.65
+    assert 5 <= len(groups) <= 12
+    assert sum(len(g.articles) for g in groups) == len(articles)
+    assert all(g.auto and g.name and g.terms for g in groups)
+    assert len({g.name for g in groups}) == len(groups)
+
+
+def test_auto_series_start_with_the_most_central_article(demo_db: AnswerDB) -> None:
+    articles, vectors = _demo_articles(demo_db)
+    index = {d.doc_id: i for i, d in enumerate(articles)}
+    for group in auto_series(articles, vectors):
+        rows = vectors[[index[d.doc_id] for d in group.articles]]
+        centre = rows.mean(axis=0)
+        closeness = rows @ (centre / np.linalg.norm(centre))
+        assert closeness[0] == pytest.approx(closeness.max())
+
+
+def test_auto_series_names_use_distinctive_terms(demo_db: AnswerDB) -> None:
+    articles, vectors = _demo_articles(demo_db)
+    names = " ".join(g.name.lower() for g in auto_series(articles, vectors))
+    assert "anomal" in names or "outlier" in names
+    assert "vision" in names or "image" in names or "video" in names
+
+
+def test_k_is_chosen_from_the_data() -> None:
+    rng = np.random.default_rng(1)
+    axes = np.eye(16, dtype=np.float32)[:3]
+    points = np.concatenate([axes[c] + 0.05 * rng.standard_normal((10, 16)) for c in range(3)])
+    points = (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+    labels = choose_clusters(points)
+    assert len(set(labels.tolist())) == 3
+    assert silhouette(points, labels) > 0.8
+
+
+def test_too_few_articles_make_one_series() -> None:
+    docs = [Document(doc_id=f"d{i}", text="vectors and indexes", source="x") for i in range(4)]
+    vectors = np.eye(4, dtype=np.float32)
+    groups = auto_series(docs, vectors)
+    assert len(groups) == 1 and len(groups[0].articles) == 4
+
+
+def test_learn_series_mixes_named_and_automatic() -> None:
+    named = Document(doc_id="n", text="", source="x", metadata={"series": "Basics"})
+    plain = [Document(doc_id=f"p{i}", text="", source="x", question="What is HNSW?") for i in "ab"]
+    groups = learn_series([named, *plain], lambda _: np.ones((1, 4), dtype=np.float32))
+    assert groups[0].name == "Basics"
+    assert groups[1].auto and {d.doc_id for d in groups[1].articles} == {"pa", "pb"}
+
+
+def test_cli_series_prints_automatic_series(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], minilm: Embedder
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    topics = {
+        "ocean": "Tides, waves and currents move ocean water along coasts and beaches.",
+        "bread": "Flour, yeast and water make dough that rises and bakes into bread.",
+    }
+    for topic, text in topics.items():
+        for i in range(4):
+            (folder / f"{topic}-{i}.md").write_text(f"# About {topic} {i}\n\n{text} Part {i}.\n")
+    kb = tmp_path / "kb"
+    with AnswerDB(EmbeddedStore(kb), model=minilm.name, embedder=minilm) as db:
+        db.ingest([folder])
+    assert main(["series", str(kb)]) == 0
+    out = capsys.readouterr().out
+    assert "ocean" in out.lower() and "bread" in out.lower()
+    assert out.count("(4)") == 2
+
+
+def test_hash_embedder_kb_gets_series(tmp_path: Path) -> None:
+    embedder = HashEmbedder()
+    docs = [
+        Document(doc_id=f"d{i}", text=f"article {i} about storage", source="x") for i in range(3)
+    ]
+    with AnswerDB(EmbeddedStore(tmp_path / "kb"), model=embedder.name, embedder=embedder) as db:
+        db.add(docs)
+        groups = db.series()
+    assert len(groups) == 1 and groups[0].auto
