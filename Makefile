@@ -25,6 +25,7 @@ demo: $(VENV)/.installed
 	@echo "  $(BIN)/answerdb search $(KB) \"hnsw index\" --where '{\"series\": \"Vector databases\"}'"
 	@echo "  $(BIN)/answerdb series $(KB)"
 	@echo "  $(BIN)/answerdb ask $(KB) \"What is reciprocal rank fusion?\" --json"
+	@echo "  $(BIN)/answerdb serve $(KB)     # the same as reference pages at http://127.0.0.1:8000"
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests stress

@@ -110,3 +110,17 @@ def test_demo_folder_is_complete() -> None:
     articles = list(DEMO.rglob("*.md"))
     assert len(articles) >= 80
     assert len({a.parent for a in articles}) >= 8
+
+
+def test_fusion_options_reach_the_search(cli_kb: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["search", str(cli_kb), "hnsw graph index", "--json", "-k", "3"]
+    code, out, _ = run(capsys, *argv, "--fusion", "rrf", "--rrf-k", "10")
+    hits = json.loads(out)
+    # Reciprocal rank fusion scores are at most the sum of the weights over k + 1.
+    assert code == 0 and hits and all(h["score"] <= 2 / 11 for h in hits)
+    code, out, _ = run(capsys, *argv, "--dense-weight", "1", "--keyword-weight", "0")
+    dense = json.loads(out)
+    code, out, _ = run(
+        capsys, "search", str(cli_kb), "hnsw graph index", "--json", "-k", "3", "--mode", "dense"
+    )
+    assert [h["doc_id"] for h in dense] == [h["doc_id"] for h in json.loads(out)]

@@ -18,7 +18,7 @@ from answerdb.answer.generate import LLMConfig
 from answerdb.db import AnswerDB
 from answerdb.errors import AnswerDBError, InputError
 from answerdb.evaluate import cache_key, evaluate, load_beir
-from answerdb.retrieve.hybrid import MODES
+from answerdb.retrieve.hybrid import MODES, FusionSettings
 from answerdb.store.check import report_text
 from answerdb.store.importer import import_vectors
 from answerdb.store.migrate import migrate
@@ -50,7 +50,22 @@ def _open(args: argparse.Namespace, readonly: bool = False) -> AnswerDB:
     path = Path(uri.location)
     if uri.backend == "embedded" and readonly and not (path / "catalog.sqlite").exists():
         raise InputError(f"{path}: not a knowledge base (run `answerdb ingest {path} FILES`)")
-    return answerdb.open(args.path, readonly=readonly)
+    return answerdb.open(args.path, readonly=readonly, fusion=_fusion(args))
+
+
+def _fusion(args: argparse.Namespace) -> FusionSettings:
+    """Hybrid fusion as the options say; defaults where a command has no such options."""
+    base = FusionSettings()
+    return FusionSettings(
+        method=getattr(args, "fusion", None) or base.method,
+        dense_weight=_or(getattr(args, "dense_weight", None), base.dense_weight),
+        keyword_weight=_or(getattr(args, "keyword_weight", None), base.keyword_weight),
+        rrf_k=int(_or(getattr(args, "rrf_k", None), base.rrf_k)),
+    )
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
 
 
 def _store_as_path(argv: list[str]) -> list[str]:
@@ -201,7 +216,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.rebuild and kb.exists():
         _remove_kb(kb)
     modes = list(MODES) if args.mode == "all" else [args.mode]
-    with answerdb.open(args.store or kb) as db:
+    with answerdb.open(args.store or kb, fusion=_fusion(args)) as db:
         if not db.stats()["documents"]:
             with progress_bar(f"building {args.store or kb.name}") as bar:
                 db.ingest([data.corpus], progress=bar, on_error="raise")
@@ -261,6 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-k", type=int, default=k, help=f"how many results (default {k})")
         p.add_argument("--mode", choices=MODES, default="hybrid")
         p.add_argument("--where", help='JSON metadata filter, e.g. \'{"series": "Video AI"}\'')
+        fusion_options(p)
+
+    def fusion_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--fusion", choices=("convex", "rrf"), help="hybrid fusion (default convex)")
+        p.add_argument("--dense-weight", type=float, help="weight of the dense list (0.6)")
+        p.add_argument("--keyword-weight", type=float, help="weight of the keyword list (0.4)")
+        p.add_argument("--rrf-k", type=int, help="k of reciprocal rank fusion (60)")
 
     p = command("ingest", cmd_ingest, "read files and folders into the knowledge base")
     p.add_argument("sources", nargs="+", metavar="SOURCE")
@@ -314,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kb", help="where to keep the corpus's knowledge base (default: a cache)")
     p.add_argument("--rebuild", action="store_true", help="build the knowledge base anew")
     p.add_argument("--store", metavar="URI", help=STORE_HELP + " (instead of --kb)")
+    fusion_options(p)
     p = sub.add_parser("migrate", help=MIGRATE_HELP, description=MIGRATE_HELP)
     p.add_argument("source", metavar="SRC", help="folder or store URI to copy from")
     p.add_argument("destination", metavar="DST", help="new folder or store URI to copy to")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -14,7 +15,7 @@ from answerdb.answer.compose import compose
 from answerdb.answer.generate import LLMConfig
 from answerdb.answer.related import related
 from answerdb.answer.series import Series, learn_series
-from answerdb.embed import Embedder, load_embedder
+from answerdb.embed import Embedder, Vectors, load_embedder
 from answerdb.errors import InputError, ModelMismatchError
 from answerdb.ingest import iter_sources, read_path, split_passages
 from answerdb.retrieve.hybrid import MODES, FusionSettings, fuse
@@ -29,6 +30,8 @@ from answerdb.types import Answer, Document, Hit, IngestReport, Passage, Skipped
 Progress = Callable[[int, int], None]
 BATCH_PASSAGES = 256
 MAX_PASSAGE_WORDS = 180
+# Query vectors kept per handle (a few KB each).
+QUERY_CACHE = 64
 # The most hits one search returns (SQLite's LIMIT takes 64-bit integers; people read far fewer).
 MAX_K = 10_000
 
@@ -47,6 +50,7 @@ class AnswerDB:
         self.model_name = model
         self.fusion = fusion or FusionSettings()
         self._embedder = embedder
+        self._queries: OrderedDict[str, Vectors] = OrderedDict()
 
     # -- lifecycle ------------------------------------------------------------------------
     @property
@@ -187,7 +191,7 @@ class AnswerDB:
         depth = max(k, self.fusion.depth)
         if mode == "keyword":
             return self.store.keyword_search(query, k, where)
-        dense = self.store.vector_search(self.embedder.embed_query(query), depth, where)
+        dense = self.store.vector_search(self._query_vector(query), depth, where)
         if mode == "dense":
             return dense[:k]
         keyword = self.store.keyword_search(query, depth, where)
@@ -226,9 +230,18 @@ class AnswerDB:
         yield answer
         yield from _generation.stream_answer(config, answer)
 
+    def _query_vector(self, text: str) -> Vectors:
+        """Embed a query once: ask needs it to search and again to rank answer sentences."""
+        vector = self._queries.get(text)
+        if vector is None:
+            vector = self._queries[text] = self.embedder.embed_query(text)
+            if len(self._queries) > QUERY_CACHE:
+                self._queries.popitem(last=False)
+        return vector
+
     def _extractive(self, question: str, k: int, where: Where | None, mode: str) -> Answer:
         hits = self.search(question, k=max(k, 10), where=where, mode=mode)
-        text, citations = compose(question, hits, self.embedder)
+        text, citations = compose(self._query_vector(question), hits, self.embedder)
         top = hits[0].doc_id if hits else None
         keep = related(self.store, top, k=5) if top else []
         series = list(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from answerdb.embed import Embedder
+from answerdb.embed import Embedder, Vectors
 from answerdb.ingest.split import split_sentences
 from answerdb.types import Citation, Hit
 
@@ -39,9 +39,15 @@ class _Candidate:
 
 
 def compose(
-    question: str, hits: list[Hit], embedder: Embedder, settings: ComposeSettings | None = None
+    question: str | Vectors,
+    hits: list[Hit],
+    embedder: Embedder,
+    settings: ComposeSettings | None = None,
 ) -> tuple[str, list[Citation]]:
-    """The answer text (sentences with ``[n]`` marks) and the citations it uses."""
+    """The answer text (sentences with ``[n]`` marks) and the citations it uses.
+
+    ``question`` is the question's text, or its vector when the caller has embedded it already.
+    """
     settings = settings or ComposeSettings()
     sources = hits[: settings.passages]
     candidates = _candidates(sources)
@@ -65,10 +71,14 @@ def _candidates(sources: list[Hit]) -> list[_Candidate]:
 
 
 def _choose(
-    question: str, candidates: list[_Candidate], embedder: Embedder, settings: ComposeSettings
+    question: str | Vectors,
+    candidates: list[_Candidate],
+    embedder: Embedder,
+    settings: ComposeSettings,
 ) -> list[_Candidate]:
     vectors = embedder.embed([c.text for c in candidates])
-    relevance = vectors @ embedder.embed_query(question)
+    query = embedder.embed_query(question) if isinstance(question, str) else question
+    relevance = vectors @ query
     for i, c in enumerate(candidates):
         relevance[i] -= settings.rank_penalty * c.order[0]
         if c.order == (0, 0, 0):
