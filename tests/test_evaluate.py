@@ -58,3 +58,31 @@ def test_load_beir_names_the_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"queries\.jsonl is missing"):
         (tmp_path / "corpus.jsonl").write_text("")
         load_beir(tmp_path)
+
+
+def test_saved_run_compares_by_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = beir(tmp_path / "plants")
+    kb, saved = tmp_path / "kb", tmp_path / "run.json"
+    assert main(["eval", str(data), "--kb", str(kb), "--save", str(saved)]) == 0
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "eval",
+                str(data),
+                "--kb",
+                str(kb),
+                "--mode",
+                "dense",
+                "--json",
+                "--compare",
+                str(saved),
+            ]
+        )
+        == 0
+    )
+    row = json.loads(capsys.readouterr().out)["results"][0]
+    assert row["mode"] == "dense" and row["Δndcg@10"] == 0.0 and "p@1" in row
+    saved.write_text("{}")
+    assert main(["eval", str(data), "--kb", str(kb), "--compare", str(saved)]) == 2
+    assert "not a run saved by" in capsys.readouterr().err

@@ -17,7 +17,7 @@ from answerdb import render
 from answerdb.answer.generate import LLMConfig
 from answerdb.db import AnswerDB
 from answerdb.errors import AnswerDBError, InputError
-from answerdb.evaluate import cache_key, evaluate, load_beir
+from answerdb.evaluate import METRICS, cache_key, compare, evaluate, load_beir
 from answerdb.retrieve.hybrid import MODES, FusionSettings
 from answerdb.store.check import report_text
 from answerdb.store.importer import import_vectors
@@ -221,10 +221,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
             with progress_bar(f"building {args.store or kb.name}") as bar:
                 db.ingest([data.corpus], progress=bar, on_error="raise")
         rows = [_eval_mode(db, data, mode) for mode in modes]
-    columns = ["mode", "ndcg@10", "recall@100", "mrr@10", "queries/s"]
+    columns = ["mode", *METRICS, "queries/s"]
+    if args.compare:
+        rows = compare(rows, _read_run(Path(args.compare)))
+        columns += [f"Δ{name}" for name in METRICS]
+    result = {"set": data.name, "kb": str(args.store or kb), "results": rows}
+    if args.save:
+        Path(args.save).write_text(json.dumps(result, indent=2), encoding="utf-8")
     return _emit(
         args,
-        {"set": data.name, "kb": str(args.store or kb), "results": rows},
+        result,
         f"{data.name} ({int(rows[0]['queries'])} queries)\n" + render.table(rows, columns),
     )
 
@@ -241,8 +247,18 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return _emit(args, report, text)
 
 
+def _read_run(path: Path) -> dict[str, Any]:
+    try:
+        run = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"--compare: cannot read a saved run from {path} ({exc})") from None
+    if not isinstance(run, dict) or not isinstance(run.get("results"), list):
+        raise InputError(f"--compare: {path} is not a run saved by `answerdb eval --save`")
+    return run
+
+
 def _eval_mode(db: AnswerDB, data: Any, mode: str) -> dict[str, Any]:
-    with progress_bar(f"{mode} queries") as bar:
+    with progress_bar(f"{mode} queries", unit="query") as bar:
         return {"mode": mode, **evaluate(db, data, mode, progress=bar)}
 
 
@@ -337,6 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rebuild", action="store_true", help="build the knowledge base anew")
     p.add_argument("--store", metavar="URI", help=STORE_HELP + " (instead of --kb)")
     fusion_options(p)
+    p.add_argument("--save", metavar="FILE", help="write this run as JSON, to --compare later")
+    p.add_argument("--compare", metavar="FILE", help="show changes against a saved run")
     p = sub.add_parser("migrate", help=MIGRATE_HELP, description=MIGRATE_HELP)
     p.add_argument("source", metavar="SRC", help="folder or store URI to copy from")
     p.add_argument("destination", metavar="DST", help="new folder or store URI to copy to")

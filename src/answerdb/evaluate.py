@@ -10,10 +10,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from answerdb.db import MAX_PASSAGE_WORDS, AnswerDB
 from answerdb.errors import InputError
 
+METRICS = ("ndcg@10", "recall@100", "mrr@10", "p@1")
 # How many passages each query retrieves, so that at least 100 distinct documents remain.
 PASSAGE_DEPTH = 300
 
@@ -92,8 +94,11 @@ def rank_documents(db: AnswerDB, query_id: str, text: str, mode: str) -> list[st
 def evaluate(
     db: AnswerDB, data: BeirSet, mode: str, progress: Callable[[int, int], None] | None = None
 ) -> dict[str, float]:
-    """Mean nDCG@10, Recall@100 and MRR@10 over the queries, and queries per second."""
-    totals = {"ndcg@10": 0.0, "recall@100": 0.0, "mrr@10": 0.0}
+    """Mean nDCG@10, Recall@100, MRR@10 and P@1 over the queries, and queries per second.
+
+    P@1 is how often the first document — the one the answer is composed from — is relevant.
+    """
+    totals = {"ndcg@10": 0.0, "recall@100": 0.0, "mrr@10": 0.0, "p@1": 0.0}
     started = time.perf_counter()
     for done, (qid, text) in enumerate(data.queries.items(), start=1):
         ranked = rank_documents(db, qid, text, mode)
@@ -101,6 +106,7 @@ def evaluate(
         totals["ndcg@10"] += ndcg_at(ranked, relevant)
         totals["recall@100"] += recall_at(ranked, relevant)
         totals["mrr@10"] += mrr_at(ranked, relevant)
+        totals["p@1"] += mrr_at(ranked, relevant, k=1)
         if progress:
             progress(done, len(data.queries))
     elapsed = time.perf_counter() - started
@@ -119,3 +125,18 @@ def cache_key(data: BeirSet, model: str, dtype: str) -> str:
             digest.update(block)
     digest.update(f"{model}|{dtype}|{MAX_PASSAGE_WORDS}|heading-context-v1".encode())
     return f"{data.name}-{digest.hexdigest()[:16]}"
+
+
+def compare(rows: list[dict[str, Any]], saved: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each row with the change of every metric against the same mode in a saved run."""
+    before = {row["mode"]: row for row in saved.get("results", [])}
+    compared: list[dict[str, Any]] = []
+    for row in rows:
+        old = before.get(row["mode"], {})
+        deltas = {
+            f"Δ{name}": round(row[name] - old[name], 4)
+            for name in METRICS
+            if isinstance(old.get(name), int | float)
+        }
+        compared.append({**row, **deltas})
+    return compared

@@ -108,6 +108,7 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4f}" if value < 10 else f"{value:.1f}"
+    # Scores are shares (4 decimals); rates such as queries/s carry one decimal already.
+    if isinstance(value, float) and value != round(value, 1):
+        return f"{value:+.4f}" if value < 0 else f"{value:.4f}"
     return "" if value is None else str(value)
