@@ -28,8 +28,8 @@ demo: $(VENV)/.installed
 	@echo "  $(BIN)/answerdb serve $(KB)     # the same as reference pages at http://127.0.0.1:8000"
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check src tests stress
-	$(BIN)/ruff format --check src tests stress
+	$(BIN)/ruff check src tests stress bench
+	$(BIN)/ruff format --check src tests stress bench
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
