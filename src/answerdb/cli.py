@@ -20,6 +20,7 @@ from answerdb.errors import AnswerDBError, InputError
 from answerdb.evaluate import METRICS, cache_key, compare, evaluate, load_beir
 from answerdb.retrieve.hybrid import MODES, FusionSettings
 from answerdb.store.check import report_text
+from answerdb.store.filters import parse_where
 from answerdb.store.importer import import_vectors
 from answerdb.store.migrate import migrate
 from answerdb.store.uri import parse_store_uri
@@ -85,15 +86,7 @@ def _store_as_path(argv: list[str]) -> list[str]:
 
 
 def _where(text: str | None) -> dict[str, Any] | None:
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"--where: not valid JSON ({exc.msg} at column {exc.colno})") from exc
-    if not isinstance(value, dict):
-        raise InputError('--where: expected a JSON object such as {"series": "Video AI"}')
-    return value
+    return parse_where(text, "--where")
 
 
 def _emit(args: argparse.Namespace, value: Any, text: str) -> int:

@@ -19,6 +19,7 @@ from answerdb.server.handles import KnowledgeBase
 from answerdb.server.security import reader_guard, writer_guard
 from answerdb.server.uploads import DocumentIn, read_upload
 from answerdb.server.views import doc_url, plain, series_slugs, series_summary, source_label
+from answerdb.store.filters import parse_where
 from answerdb.types import Answer, Document
 
 Mode = Literal["dense", "keyword", "hybrid"]
@@ -189,15 +190,7 @@ def _found(doc: Document | None, doc_id: str) -> Document:
 
 
 def _where(text: str | None) -> dict[str, Any] | None:
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"where: not valid JSON ({exc.msg} at column {exc.colno})") from exc
-    if not isinstance(value, dict):
-        raise InputError('where: expected a JSON object such as {"series": "Video AI"}')
-    return value
+    return parse_where(text, "where")
 
 
 async def _documents_from(request: Request) -> list[Document]:

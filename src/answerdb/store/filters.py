@@ -7,6 +7,7 @@ must all match. Keys are metadata names, or ``doc_id`` / ``source`` for the docu
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -115,3 +116,17 @@ def _compare(key: str, op: str, value: Any) -> tuple[str, list[Any]]:
     column = _COLUMNS.get(key, "json_extract(d.metadata, ?)")
     params: list[Any] = [] if key in _COLUMNS else [_path(key)]
     return f"{column} {op} ?", [*params, value]
+
+
+def parse_where(text: str | None, name: str = "where") -> Where | None:
+    """A filter given as JSON text (a CLI option, a query parameter); ``name`` is how the
+    error messages call it."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{name}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
+    if not isinstance(value, dict):
+        raise InputError(f'{name}: expected a JSON object such as {{"series": "Video AI"}}')
+    return value
