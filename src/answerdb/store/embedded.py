@@ -6,7 +6,6 @@ Layout: ``catalog.sqlite`` (truth), ``vectors-g<N>.<dtype>`` (memory-mapped rows
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +21,7 @@ from answerdb.store.catalog import Catalog
 from answerdb.store.filters import Where, where_sql
 from answerdb.store.fts import match_expression
 from answerdb.store.lock import WriterLock
+from answerdb.store.rowsets import FilterCache, Matching, bitmap
 from answerdb.store.vectors import INT8_SCALE, Matrix, VectorFile, fit_int8_scale
 from answerdb.types import Document, Hit, Passage
 
@@ -31,12 +31,9 @@ EXACT_LIMIT = 20_000
 READ_RETRIES = 5
 # The graph proposes this many times k candidates; exact re-scoring picks the best k.
 OVERSAMPLE = 4
-# Rows matching recent filters, kept until the next commit (a filter is usually reused).
-FILTER_CACHE = 8
 # A filter leaves fewer usable neighbours per hop; the graph search widens up to this.
 MAX_FILTERED_EF = 2048
 T = TypeVar("T")
-Matching = tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8] | None]
 
 
 class EmbeddedStore(Store):
@@ -67,7 +64,7 @@ class EmbeddedStore(Store):
         self._seen_version = -1
         self._live: npt.NDArray[np.uint8] | None = None
         self._live_rows: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
-        self._filters: dict[str, Matching] = {}
+        self._filters = FilterCache()
         self._load_generation()
 
     # -- set-up ---------------------------------------------------------------------------
@@ -273,16 +270,14 @@ class EmbeddedStore(Store):
             self.vectors.scale = self._int8_scale()  # recorded by the first batch
             committed = self.catalog.committed_rows()
             self.ann.catch_up(committed)
-            self._filters = {}
+            self._filters.clear()
             if self.catalog.passage_count() == committed:
                 # Nothing deleted: no row list to read (it costs seconds at millions of rows).
                 self._live_rows = np.arange(committed, dtype=np.int64)
                 self._live = None
             else:
                 self._live_rows = self.catalog.live_rows()
-                live = np.zeros(committed, dtype=bool)
-                live[self._live_rows] = True
-                self._live = np.packbits(live, bitorder="little")
+                self._live = bitmap(self._live_rows, committed)
             self._seen_version = version
 
     def _consistent(self, read: Callable[[], T]) -> T:
@@ -319,15 +314,12 @@ class EmbeddedStore(Store):
 
     def _matching(self, where: Where, committed: int) -> Matching:
         """The live rows a filter matches, with their bitmap when the graph will need it."""
-        key = json.dumps(where, sort_keys=True, default=str)
-        found = self._filters.get(key)
-        if found is None:
+
+        def compute() -> Matching:
             rows = self.catalog.live_rows(*where_sql(where))
-            bits = _bitmap(rows, committed) if len(rows) > self.exact_limit else None
-            if len(self._filters) >= FILTER_CACHE:
-                self._filters.pop(next(iter(self._filters)))
-            found = self._filters[key] = (rows, bits)
-        return found
+            return rows, (bitmap(rows, committed) if len(rows) > self.exact_limit else None)
+
+        return self._filters.get(where, compute)
 
     def _exact(
         self, query: Matrix, rows: npt.NDArray[np.int64], k: int, committed: int
@@ -393,9 +385,3 @@ class EmbeddedStore(Store):
         self.flush()
         self.vectors.close()
         self.catalog.close()
-
-
-def _bitmap(rows: npt.NDArray[np.int64], count: int) -> npt.NDArray[np.uint8]:
-    mask = np.zeros(count, dtype=bool)
-    mask[rows] = True
-    return np.packbits(mask, bitorder="little")
