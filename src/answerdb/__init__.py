@@ -14,6 +14,7 @@ from answerdb.db import AnswerDB
 from answerdb.embed import DEFAULT_MODEL
 from answerdb.errors import AnswerDBError, InputError, LockedError, ModelMismatchError, StoreError
 from answerdb.retrieve.hybrid import FusionSettings
+from answerdb.retrieve.rerank import Reranker
 from answerdb.store.ann import IndexSettings
 from answerdb.store.uri import open_store
 from answerdb.types import Answer, Citation, Document, Hit, IngestReport, Related, Skipped
@@ -28,6 +29,7 @@ def open(
     readonly: bool = False,
     fusion: FusionSettings | None = None,
     index: IndexSettings | None = None,
+    reranker: Reranker | None = None,
 ) -> AnswerDB:
     """Open (or create) the knowledge base at ``path``: a folder, or a store URI such as
     ``milvus-lite:kb.db`` or ``milvus://host:19530/collection`` (see docs/scaling.md).
@@ -37,10 +39,11 @@ def open(
     and used by later opens (`answerdb reindex` rebuilds the graph with it). Raises
     InputError for a malformed URI or a path that is not a knowledge base when ``readonly``,
     StoreError when Milvus cannot be reached, and ModelMismatchError on first use when the
-    knowledge base was built with another model.
+    knowledge base was built with another model. ``reranker`` enables the ``*+rerank`` search
+    modes (none ships built in: see answerdb.retrieve.rerank).
     """
     store = open_store(path, dtype=dtype, readonly=readonly, index=index)
-    return AnswerDB(store, model=model, fusion=fusion)
+    return AnswerDB(store, model=model, fusion=fusion, reranker=reranker)
 
 
 __all__ = [
@@ -57,6 +60,7 @@ __all__ = [
     "LockedError",
     "ModelMismatchError",
     "Related",
+    "Reranker",
     "Skipped",
     "StoreError",
     "open",

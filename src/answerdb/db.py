@@ -19,6 +19,7 @@ from answerdb.embed import Embedder, Vectors, load_embedder
 from answerdb.errors import InputError, ModelMismatchError
 from answerdb.ingest import iter_sources, read_path, split_passages
 from answerdb.retrieve.hybrid import MODES, FusionSettings, fuse
+from answerdb.retrieve.rerank import RERANK_DEPTH, RERANK_SUFFIX, Reranker, rerank
 from answerdb.store.base import Store
 from answerdb.store.check import CheckReport, check_store
 from answerdb.store.embedded import EmbeddedStore
@@ -45,8 +46,10 @@ class AnswerDB:
         model: str,
         fusion: FusionSettings | None = None,
         embedder: Embedder | None = None,
+        reranker: Reranker | None = None,
     ) -> None:
         self.store = store
+        self.reranker = reranker
         self.model_name = model
         self.fusion = fusion or FusionSettings()
         self._embedder = embedder
@@ -180,14 +183,24 @@ class AnswerDB:
     def search(
         self, query: str, k: int = 10, where: Where | None = None, mode: str = "hybrid"
     ) -> list[Hit]:
-        """The k best passages for ``query`` by ``mode`` (dense, keyword or hybrid)."""
-        if mode not in MODES:
+        """The k best passages for ``query`` by ``mode``: dense, keyword or hybrid, each
+        optionally followed by ``+rerank`` when a re-ranker was given."""
+        base = mode.removesuffix(RERANK_SUFFIX)
+        if base not in MODES:
             raise InputError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        if base != mode and self.reranker is None:
+            raise InputError(f"mode {mode!r} needs a re-ranker: answerdb.open(..., reranker=...)")
         if not query.strip():
             raise InputError("the query is empty")
         _check_text("the query", query)
         if not 0 <= k <= MAX_K:
             raise InputError(f"k must be between 0 and {MAX_K}, not {k}")
+        hits = self._retrieve(query, max(k, RERANK_DEPTH if base != mode else 0), where, base)
+        if self.reranker is not None and base != mode:
+            hits = rerank(self.reranker, query, hits)
+        return hits[:k]
+
+    def _retrieve(self, query: str, k: int, where: Where | None, mode: str) -> list[Hit]:
         depth = max(k, self.fusion.depth)
         if mode == "keyword":
             return self.store.keyword_search(query, k, where)

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import pytest
+
+from answerdb.db import AnswerDB
+from answerdb.errors import InputError
+from answerdb.retrieve.rerank import rerank
+from answerdb.types import Hit
+
+
+class WordOverlap:
+    """A stand-in re-ranker: counts query words in the passage."""
+
+    name = "word-overlap"
+
+    def score(self, query: str, passages: list[str]) -> list[float]:
+        words = set(query.lower().split())
+        return [float(len(words & set(p.lower().split()))) for p in passages]
+
+
+def test_rerank_reorders_the_head_and_keeps_the_tail() -> None:
+    hits = [
+        Hit(row=i, doc_id=str(i), text=t, score=1.0)
+        for i, t in enumerate(["nothing here", "graph index", "a graph", "tail graph index"])
+    ]
+    out = rerank(WordOverlap(), "graph index", hits, depth=3)
+    assert [h.row for h in out] == [1, 2, 0, 3]
+
+
+def test_rerank_mode_needs_a_reranker(demo_db: AnswerDB) -> None:
+    with pytest.raises(InputError, match="needs a re-ranker"):
+        demo_db.search("hnsw", mode="hybrid+rerank")
+    demo_db.reranker = WordOverlap()
+    try:
+        hits = demo_db.search("hnsw graph index", k=3, mode="hybrid+rerank")
+    finally:
+        demo_db.reranker = None
+    assert len(hits) == 3 and "graph" in hits[0].text.lower()
