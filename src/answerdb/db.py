@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -141,7 +139,7 @@ class AnswerDB:
         pending: list[tuple[Document, str, list[Passage]]] = []
         seen: set[str] = set()
         for doc in documents:
-            content_hash = _content_hash(doc)
+            content_hash = doc.content_hash()
             if content_hash in seen or self.store.has_hash(content_hash):
                 report.skipped.append(Skipped(doc.doc_id, "unchanged: already stored"))
                 continue
@@ -327,10 +325,3 @@ def _with_heading(heading: str, text: str) -> str:
     if not heading or text.startswith(heading):
         return text
     return f"{heading}\n{text}"
-
-
-def _content_hash(doc: Document) -> str:
-    payload = json.dumps(
-        [doc.doc_id, doc.heading, doc.text, doc.metadata], sort_keys=True, default=str
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +29,13 @@ class Document:
     def heading(self) -> str:
         """The line a reader sees first: the question, else the title."""
         return self.question or self.title
+
+    def content_hash(self) -> str:
+        """Identifies this version of the document: re-ingesting it unchanged adds nothing."""
+        payload = json.dumps(
+            [self.doc_id, self.heading, self.text, self.metadata], sort_keys=True, default=str
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()
 
 
 @dataclass

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from answerdb.db import _content_hash as content_hash
 from answerdb.errors import InputError, ModelMismatchError, StoreError
 from answerdb.store.base import Store
 from answerdb.store.uri import StoreURI, open_store, parse_store_uri
@@ -131,7 +130,7 @@ def _copy(source: Store, staging: Store, report: MigrateReport, progress: Progre
         doc = source.document(listing.doc_id)
         if doc is None:  # deleted from the source meanwhile
             continue
-        digest = content_hash(doc)
+        digest = doc.content_hash()
         if doc.doc_id in present and staging.has_hash(digest):
             report.skipped += 1
         else:
