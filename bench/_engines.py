@@ -55,7 +55,7 @@ class AnswerDB(Engine):
     """The real embedded store, filled through `import-vectors` (catalog rows included)."""
 
     name = "answerdb"
-    knobs = (40, 64, 96, 128, 192, 256, 384)  # efSearch; 4 x k = 40 candidates is the floor
+    knobs = (40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 256, 384)  # efSearch; 40 is the floor
 
     def build(self, base: np.ndarray, buckets: np.ndarray, folder: Path) -> dict[str, Any]:
         from answerdb.store.ann import IndexSettings
@@ -85,14 +85,23 @@ class AnswerDB(Engine):
         self.store = EmbeddedStore(folder / "kb", readonly=True)
 
     def search(self, query: np.ndarray, k: int, knob: int) -> IdList:
+        """Ids and scores (`vector_ids`), as the bare indexes answer."""
+        self._set(knob)
+        return np.array([int(doc_id) for doc_id, _ in self.store.vector_ids(query, k)])
+
+    def search_hits(self, query: np.ndarray, k: int, knob: int) -> IdList:
+        """Whole hits (`vector_search`: passage text and metadata fetched), as search returns."""
+        self._set(knob)
+        return np.array([int(h.doc_id) for h in self.store.vector_search(query, k)])
+
+    def _set(self, knob: int) -> None:
         ann = self.store.ann
         if ann.settings.ef_search != knob:
             ann.settings = replace(ann.settings, ef_search=knob)
-        return np.array([int(h.doc_id) for h in self.store.vector_search(query, k)])
 
     def filtered(self, query: np.ndarray, k: int, limit: int, knob: int) -> IdList:
-        hits = self.store.vector_search(query, k, where={"bucket": {"$lt": limit}})
-        return np.array([int(h.doc_id) for h in hits])
+        found = self.store.vector_ids(query, k, where={"bucket": {"$lt": limit}})
+        return np.array([int(doc_id) for doc_id, _ in found])
 
     def disk(self, folder: Path) -> int:
         kb = folder / "kb"
@@ -105,7 +114,7 @@ class Hnswlib(Engine):
     """hnswlib's float32 HNSW by inner product."""
 
     name = "hnswlib"
-    knobs = (16, 32, 48, 64, 96, 128, 192, 256, 384)
+    knobs = (16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 256, 384)
 
     def build(self, base: np.ndarray, buckets: np.ndarray, folder: Path) -> dict[str, Any]:
         import hnswlib
@@ -145,7 +154,7 @@ class FaissHNSW(Engine):
     """faiss IndexHNSWFlat (float32) by inner product."""
 
     name = "faiss-hnsw"
-    knobs = (16, 32, 48, 64, 96, 128, 192, 256, 384)
+    knobs = (16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 256, 384)
 
     def _new(self, dim: int) -> Any:
         import faiss

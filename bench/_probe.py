@@ -102,7 +102,17 @@ def query(engine: Engine, name: str, folder: Path, budget: float) -> dict[str, A
     points = sweep(engine, queries, truth, budget)
     good = [p for p in points if p["recall"] >= 0.95]
     knob = good[0]["knob"] if good else engine.knobs[-1]
+    hits = getattr(engine, "search_hits", None)
+    if hits is not None:  # the same search returning whole hits (text, metadata) too
+        started, done = time.perf_counter(), 0
+        for query in queries:
+            hits(query, K, knob)
+            done += 1
+            if time.perf_counter() - started > budget and done >= 50:
+                break
+        hits_qps = round(done / (time.perf_counter() - started), 1)
     return {
+        "hits_qps": hits_qps if hits is not None else None,
         "rss_imports_mb": round(baseline, 1),
         "rss_open_mb": round(rss_open, 1),
         "rss_queries_mb": round(rss_queries, 1),

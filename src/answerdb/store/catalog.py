@@ -6,7 +6,6 @@ The source of truth (invariant 1). A passage's ``row`` is also its slot in the v
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
@@ -17,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from answerdb.errors import StoreError
 from answerdb.store.fts import TOKENIZER
@@ -62,6 +62,8 @@ class Catalog:
                 db.execute("PRAGMA synchronous=FULL")
                 db.executescript(_SCHEMA)
             db.execute("PRAGMA busy_timeout=10000")
+            # 64 MiB of pages: bulk imports insert ids and hashes all over their indexes.
+            db.execute("PRAGMA cache_size=-65536")
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot open the catalog: {exc}") from exc
         return db
@@ -162,7 +164,7 @@ class Catalog:
                 doc.source,
                 doc.title,
                 doc.question,
-                json.dumps(doc.metadata),
+                _dump(doc.metadata),
                 doc.text,
                 content_hash,
                 time.time(),
@@ -175,7 +177,7 @@ class Catalog:
         self.db.executemany(
             "INSERT OR REPLACE INTO documents VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (d.doc_id, d.source, d.title, d.question, json.dumps(d.metadata), d.text, h, now)
+                (d.doc_id, d.source, d.title, d.question, _dump(d.metadata), d.text, h, now)
                 for d, h in docs
             ],
         )
@@ -261,12 +263,21 @@ class Catalog:
                 text=found[row][2],
                 score=score,
                 heading=found[row][3],
-                metadata=json.loads(found[row][4]),
+                metadata=orjson.loads(found[row][4]),
                 ordinal=found[row][5],
             )
             for row, score in scored
             if row in found
         ]
+
+    def doc_ids(self, scored: list[tuple[int, float]]) -> list[tuple[str, float]]:
+        """(document id, score) for (row, score) pairs, in order; deleted rows are dropped."""
+        if not scored:
+            return []
+        marks = ",".join("?" * len(scored))
+        sql = f"SELECT row, doc_id FROM passages WHERE row IN ({marks})"
+        found = dict(self.db.execute(sql, [row for row, _ in scored]).fetchall())
+        return [(found[row], score) for row, score in scored if row in found]
 
     def document(self, doc_id: str) -> Document | None:
         row = self.db.execute(
@@ -282,7 +293,7 @@ class Catalog:
             source=row[2],
             title=row[3],
             question=row[4],
-            metadata=json.loads(row[5]),
+            metadata=orjson.loads(row[5]),
         )
 
     def documents(self) -> list[Document]:
@@ -297,7 +308,7 @@ class Catalog:
                 source=r[1],
                 title=r[2],
                 question=r[3],
-                metadata=json.loads(r[4]),
+                metadata=orjson.loads(r[4]),
             )
             for r in rows
         ]
@@ -329,3 +340,8 @@ class Catalog:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _dump(metadata: dict[str, Any]) -> str:
+    """Metadata as JSON text (orjson: bulk imports write millions of these)."""
+    return orjson.dumps(metadata, option=orjson.OPT_NON_STR_KEYS).decode()

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from answerdb.store.ann import AnnIndex
+from answerdb.store.ann import AnnIndex, file_crc, saved_rows
 from answerdb.store.embedded import EmbeddedStore
 
 # Rows of the index compared with the vector file (evenly spread): enough to catch a mix-up.
@@ -198,12 +198,15 @@ def _check_index(store: EmbeddedStore, report: CheckReport) -> None:
         report.add("index", level, f"{path.name} missing (built on first search)", bool(rows))
         return
     index = AnnIndex(store.vectors)
-    if not index.load(path):
-        report.add("index", "warn", f"{path.name} unreadable (rebuilt on first search)", True)
+    if not index.load(path, rows):
+        saved = saved_rows(path)
+        ahead = saved is not None and saved > rows
+        why = "is ahead of the catalog (ignored on open)" if ahead else "unreadable"
+        report.add("index", "warn", f"{path.name} {why} (rebuilt on first search)", True)
         return
     report.counts["index_rows"] = index.rows
-    if index.rows > rows:
-        report.add("index", "warn", f"{path.name} is ahead of the catalog (ignored on open)", True)
+    if file_crc(path) not in store.graph_crcs():
+        report.add("index", "error", f"{path.name} was not saved by this store", True)
         return
     mismatched = _index_mismatches(store, index, rows)
     if mismatched:
@@ -219,8 +222,7 @@ def _index_mismatches(store: EmbeddedStore, index: AnnIndex, rows: int) -> int:
     if index.rows == 0 or store.vectors.stored_rows() < rows:
         return 0
     sample = np.unique(np.linspace(0, index.rows - 1, min(INDEX_SAMPLE, index.rows)).astype(int))
-    codes = np.asarray(store.vectors.rows(rows)[sample]).astype(np.float32)
-    expected = codes + 128.0 if store.vectors.dtype == "int8" else codes
+    expected = store.vectors.graph_values(np.asarray(store.vectors.rows(rows)[sample]))
     found = np.stack([index.index.reconstruct(int(i)) for i in sample])
     return int((np.abs(found - expected).max(axis=1) > 1e-3).sum())
 

@@ -29,8 +29,8 @@ from answerdb.types import Document, Hit, Passage
 EXACT_LIMIT = 20_000
 # A read overtaken by a compaction is tried again on the new files, this many times.
 READ_RETRIES = 5
-# The graph proposes this many times k candidates; exact re-scoring picks the best k.
-OVERSAMPLE = 4
+# The graph (L2 on codes) proposes twice k candidates; exact inner products pick the best k.
+OVERSAMPLE = 2
 # A filter leaves fewer usable neighbours per hop; the graph search widens up to this.
 MAX_FILTERED_EF = 2048
 T = TypeVar("T")
@@ -62,6 +62,7 @@ class EmbeddedStore(Store):
         # Inside bulk(): rows are stored but the graph waits until the bulk load ends.
         self._deferred = False
         self._seen_version = -1
+        self._committed = 0  # rows committed as of the version seen
         self._live: npt.NDArray[np.uint8] | None = None
         self._live_rows: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self._filters = FilterCache()
@@ -73,6 +74,7 @@ class EmbeddedStore(Store):
         if stored is None and not self.readonly:
             with self.catalog.transaction():
                 self.catalog.set_meta("dtype", dtype)
+                self.catalog.set_meta("int8_codes", "offset")  # see store/vectors.py
             return dtype
         return stored or dtype
 
@@ -100,14 +102,11 @@ class EmbeddedStore(Store):
         self._generation = int(self.catalog.meta("generation", "0") or 0)
         dim = int(self.catalog.meta("dim", "0") or 0)
         path = self._file("vectors", self._dtype)
-        self.vectors = VectorFile(path, dim, self._dtype, self._int8_scale())
+        offset = self.catalog.meta("int8_codes") == "offset"
+        self.vectors = VectorFile(path, dim, self._dtype, self._int8_scale(), offset=offset)
         self.ann = AnnIndex(self.vectors, self._index)
-        if (
-            dim
-            and self.ann.load(self._file("index", "faiss"))
-            and (self.ann.rows > self.catalog.committed_rows())
-        ):
-            self.ann = AnnIndex(self.vectors, self._index)  # a graph ahead of the catalog is stale
+        if dim:  # a graph ahead of the catalog is stale: it is ignored and rebuilt
+            self.ann.load(self._file("index", "faiss"), self.catalog.committed_rows())
 
     def _int8_scale(self) -> float:
         return float(self.catalog.meta("int8_scale", str(INT8_SCALE)) or INT8_SCALE)
@@ -196,9 +195,25 @@ class EmbeddedStore(Store):
         try:
             with WriterLock(self.path / "writer.lock", timeout=0):
                 self._refresh()  # save what is committed now, in the current generation
-                self.ann.save(self._file("index", "faiss"))
+                self._save_graph()
         except (LockedError, StoreError, OSError):
             return
+
+    def _save_graph(self) -> None:
+        """Save the graph and record its CRC beside the previous one (a crash between the
+        two leaves either file, and `check` accepts both): a graph copied from another store
+        is caught although its codes are this store's vector file."""
+
+        def record(crc: int) -> None:
+            kept = (self.catalog.meta("graph_crcs") or "").split()[-1:]
+            with self.catalog.transaction():
+                self.catalog.set_meta("graph_crcs", " ".join([*kept, str(crc)]))
+
+        self.ann.save(self._file("index", "faiss"), record)
+
+    def graph_crcs(self) -> set[int]:
+        """The CRC-32s a saved graph of this store may have (the last two saves)."""
+        return {int(c) for c in (self.catalog.meta("graph_crcs") or "").split()}
 
     def compact(self) -> dict[str, Any]:
         with self._lock():
@@ -207,7 +222,7 @@ class EmbeddedStore(Store):
             live = np.sort(self.catalog.live_rows())
             self._write_generation(live)
             self._refresh()
-            self.ann.save(self._file("index", "faiss"))
+            self._save_graph()
         freed = (before - len(live)) * self.vectors.row_bytes
         return {"rows_before": before, "rows_after": len(live), "bytes_freed": freed}
 
@@ -222,6 +237,7 @@ class EmbeddedStore(Store):
         )
         crc = new.append(self.vectors.decode(codes), at_row=0)
         with self.catalog.transaction():
+            self.catalog.set_meta("int8_codes", "offset")  # older stores change layout here
             self.catalog.renumber({int(old): new for new, old in enumerate(live)})
             self.catalog.forget_vectors()
             self.catalog.record_vectors(0, len(live), crc)
@@ -247,14 +263,14 @@ class EmbeddedStore(Store):
         with self._lock():
             self._seen_version = -1
             self._refresh()
-            self.ann.save(self._file("index", "faiss"))
+            self._save_graph()
 
     def reindex(self) -> None:
         with self._lock():
             self.ann = AnnIndex(self.vectors, self._index)
             self._seen_version = -1
             self._refresh()
-            self.ann.save(self._file("index", "faiss"))
+            self._save_graph()
 
     # -- reads ----------------------------------------------------------------------------
     def _refresh(self) -> None:
@@ -268,7 +284,7 @@ class EmbeddedStore(Store):
             if int(self.catalog.meta("generation", "0") or 0) != self._generation:
                 self._load_generation()
             self.vectors.scale = self._int8_scale()  # recorded by the first batch
-            committed = self.catalog.committed_rows()
+            committed = self._committed = self.catalog.committed_rows()
             self.ann.catch_up(committed)
             self._filters.clear()
             if self.catalog.passage_count() == committed:
@@ -294,11 +310,26 @@ class EmbeddedStore(Store):
             return read()
 
     def vector_search(self, query: Matrix, k: int, where: Where | None = None) -> list[Hit]:
-        return self._consistent(lambda: self._vector_search(query, k, where))
+        def read() -> list[Hit]:
+            return self.catalog.hits(self._nearest(query, k, where))
 
-    def _vector_search(self, query: Matrix, k: int, where: Where | None) -> list[Hit]:
+        return self._consistent(read)
+
+    def vector_ids(
+        self, query: Matrix, k: int, where: Where | None = None
+    ) -> list[tuple[str, float]]:
+        """The k nearest passages as (document id, score) only: for lookups by vector (near
+        duplicates, recommendations) that need no passage text."""
+
+        def read() -> list[tuple[str, float]]:
+            return self.catalog.doc_ids(self._nearest(query, k, where))
+
+        return self._consistent(read)
+
+    def _nearest(self, query: Matrix, k: int, where: Where | None) -> list[tuple[int, float]]:
+        """(row, score) of the k best live rows, inside the caller's snapshot."""
         self._refresh()
-        committed = self.catalog.committed_rows()
+        committed = self._committed
         if committed == 0 or k <= 0:
             return []
         allowed_bits, ef = self._live, None
@@ -323,10 +354,10 @@ class EmbeddedStore(Store):
 
     def _exact(
         self, query: Matrix, rows: npt.NDArray[np.int64], k: int, committed: int
-    ) -> list[Hit]:
+    ) -> list[tuple[int, float]]:
         scores = self.vectors.scores(query, rows, committed)
         top = np.argsort(-scores)[:k]
-        return self.catalog.hits([(int(rows[i]), float(scores[i])) for i in top])
+        return list(zip(rows[top].tolist(), scores[top].tolist(), strict=True))
 
     def keyword_search(self, query: str, k: int, where: Where | None = None) -> list[Hit]:
         expression = match_expression(query)

@@ -15,7 +15,6 @@ written (invariant 8): a bad file is refused with one line naming the problem.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from answerdb.errors import InputError
 from answerdb.store.base import Store
@@ -94,14 +94,16 @@ def import_vectors(
 
 
 def _records(part: Batch, source: str) -> tuple[list[tuple[Document, str]], list[Passage], Matrix]:
-    docs: list[tuple[Document, str]] = []
-    passages: list[Passage] = []
-    for doc_id, text, meta in zip(part.ids, part.texts, part.metadata, strict=True):
-        doc = Document(doc_id=doc_id, text=text, source=source, metadata=meta)
-        digest = hashlib.sha256(f"{doc_id}\0{text}".encode()).hexdigest()
-        docs.append((doc, digest))
-        passages.append(Passage(doc_id, 0, text))
-    norms = np.linalg.norm(part.vectors, axis=1, keepdims=True)
+    rows = zip(part.ids, part.texts, part.metadata, strict=True)
+    docs = [
+        (
+            Document(doc_id=doc_id, text=text, source=source, metadata=meta),
+            hashlib.sha256(f"{doc_id}\0{text}".encode()).hexdigest(),
+        )
+        for doc_id, text, meta in rows
+    ]
+    passages = [Passage(doc_id, 0, text) for doc_id, text in zip(part.ids, part.texts, strict=True)]
+    norms = np.sqrt(np.einsum("ij,ij->i", part.vectors, part.vectors))[:, None]
     # The store ranks by cosine: unit length makes inner product and L2 agree with it.
     return docs, passages, np.divide(part.vectors, norms, dtype=np.float32)
 
@@ -183,8 +185,8 @@ def _metadata(value: Any, name: str, where: int) -> dict[str, Any]:
         return {}
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
             raise InputError(f"{name}: record {where}: metadata is not valid JSON") from None
     if not isinstance(value, dict):
         raise InputError(f"{name}: record {where}: metadata must be an object")
@@ -263,8 +265,8 @@ class NpySource(Source):
 
 def _json_line(path: Path, line: str, where: int) -> dict[str, Any]:
     try:
-        value = json.loads(line)
-    except json.JSONDecodeError:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError:
         raise InputError(f"{path}: line {where + 1} is not valid JSON") from None
     if not isinstance(value, dict):
         raise InputError(f"{path}: line {where + 1} is not a JSON object")
