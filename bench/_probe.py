@@ -24,6 +24,7 @@ from _engines import ENGINES, Engine
 WARM_QUERIES = 1000
 MODULES = {
     "answerdb": ["answerdb.store.embedded"],
+    "answerdb-f16": ["answerdb.store.embedded"],
     "hnswlib": ["hnswlib"],
     "faiss-hnsw": ["faiss"],
     "faiss-ivfpq": ["faiss"],
