@@ -106,12 +106,13 @@ class AnnIndex:
     ) -> npt.NDArray[np.int64]:
         """Candidate rows for ``query``; ``allowed`` is a little-endian bitmap of usable rows."""
         ef_search = max(ef or self.settings.ef_search, k)
-        if allowed is None:
+        selector = None if allowed is None else faiss.IDSelectorBitmap(allowed)
+        if selector is None:
             params = self._params.get(ef_search) or self._cached_params(ef_search)
         else:
             params = faiss.SearchParametersHNSW()
             params.efSearch = ef_search
-            params.sel = faiss.IDSelectorBitmap(allowed)
+            params.sel = selector  # faiss keeps a bare pointer: ``selector`` holds it alive
         _, ids = self.index.search(self.vectors.graph_query(query[None, :]), k, params=params)
         found: npt.NDArray[np.int64] = ids[0]
         return found[found >= 0]
