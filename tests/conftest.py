@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 
-from answerdb.embed import Embedder, load_embedder
+from answerdb.embed import STATIC_MODEL, Embedder, load_embedder
 from answerdb.embed.base import Progress, Vectors
 
 if TYPE_CHECKING:
@@ -51,6 +51,13 @@ def hash_embedder() -> HashEmbedder:
 def minilm() -> Embedder:
     """The real default model (loaded once per test session)."""
     return load_embedder(threads=2)
+
+
+@pytest.fixture(scope="session")
+def static_model() -> Embedder:
+    """The static model; its table is built once per machine into the user's model cache
+    (``$ANSWERDB_CACHE/models``), as in real use, then read in well under a second."""
+    return load_embedder(STATIC_MODEL, threads=2)
 
 
 @pytest.fixture(scope="session")

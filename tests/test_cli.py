@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from answerdb.cli import main
+from answerdb.embed import DEFAULT_MODEL, STATIC_MODEL, Embedder
 
 from .kb import CAREERS, CAREERS_QUESTION, DEMO
 
@@ -124,3 +125,19 @@ def test_fusion_options_reach_the_search(cli_kb: Path, capsys: pytest.CaptureFix
         capsys, "search", str(cli_kb), "hnsw graph index", "--json", "-k", "3", "--mode", "dense"
     )
     assert [h["doc_id"] for h in dense] == [h["doc_id"] for h in json.loads(out)]
+
+
+def test_ingest_model_is_recorded_and_followed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], static_model: Embedder
+) -> None:
+    kb = str(tmp_path / "kb")
+    code, out, _ = run(capsys, "ingest", kb, str(DEMO / "computer-vision"), "--model", STATIC_MODEL)
+    assert code == 0
+    code, out, _ = run(capsys, "stats", kb, "--json")
+    assert code == 0 and json.loads(out)["model_model"] == STATIC_MODEL
+    code, out, _ = run(capsys, "search", kb, "careers in computer vision", "--json", "-k", "3")
+    assert code == 0 and json.loads(out)[0]["doc_id"].startswith("careers-in-computer-vision")
+    note = tmp_path / "note.md"
+    note.write_text("# Gardening\n\nTomatoes need full sun.\n")
+    code, _, err = run(capsys, "ingest", kb, str(note), "--model", DEFAULT_MODEL)
+    assert code == 2 and f"built with {STATIC_MODEL}" in err

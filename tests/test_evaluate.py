@@ -5,9 +5,11 @@ from pathlib import Path
 
 import pytest
 
+import answerdb
 from answerdb.cli import main
+from answerdb.embed import DEFAULT_MODEL, STATIC_MODEL, Embedder
 from answerdb.errors import InputError
-from answerdb.evaluate import load_beir, mrr_at, ndcg_at, recall_at
+from answerdb.evaluate import cache_key, load_beir, mrr_at, ndcg_at, recall_at
 
 
 def test_metrics_on_hand_made_rankings() -> None:
@@ -86,3 +88,24 @@ def test_saved_run_compares_by_mode(tmp_path: Path, capsys: pytest.CaptureFixtur
     saved.write_text("{}")
     assert main(["eval", str(data), "--kb", str(kb), "--compare", str(saved)]) == 2
     assert "not a run saved by" in capsys.readouterr().err
+
+
+def test_eval_builds_with_the_model_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], static_model: Embedder
+) -> None:
+    data = beir(tmp_path / "plants")
+    kb = tmp_path / "kb"
+    argv = ["eval", str(data), "--kb", str(kb), "--mode", "dense", "--json"]
+    assert main([*argv, "--model", STATIC_MODEL]) == 0
+    assert json.loads(capsys.readouterr().out)["results"][0]["ndcg@10"] >= 0.5
+    with answerdb.open(kb, readonly=True) as db:
+        assert db.store.model()["model"] == STATIC_MODEL
+    assert main(argv) == 0  # a named --kb follows the model it records
+    capsys.readouterr()
+
+
+def test_cache_key_names_the_model(tmp_path: Path) -> None:
+    data = load_beir(beir(tmp_path / "plants"))
+    assert cache_key(data, STATIC_MODEL, "int8") != cache_key(data, DEFAULT_MODEL, "int8")
+    # Caches built before models had names stay valid for the default model.
+    assert cache_key(data, DEFAULT_MODEL, "int8") == cache_key(data, "default", "int8")

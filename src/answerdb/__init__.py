@@ -24,7 +24,7 @@ __version__ = "0.1.0"
 
 def open(
     path: str | Path,
-    model: str = DEFAULT_MODEL,
+    model: str | None = None,
     dtype: str = "int8",
     readonly: bool = False,
     fusion: FusionSettings | None = None,
@@ -33,6 +33,9 @@ def open(
 ) -> AnswerDB:
     """Open (or create) the knowledge base at ``path``: a folder, or a store URI such as
     ``milvus-lite:kb.db`` or ``milvus://host:19530/collection`` (see docs/scaling.md).
+
+    ``model`` names the embedding model (``answerdb.embed.MODELS``, see docs/models.md): by
+    default the one recorded in the knowledge base, and DEFAULT_MODEL for a new one.
 
     ``dtype`` (int8, float16, float32) applies when an embedded folder is new; ``index``
     (``IndexSettings(m, ef_construction, ef_search)``) is recorded by an embedded writer
@@ -43,7 +46,12 @@ def open(
     modes (none ships built in: see answerdb.retrieve.rerank).
     """
     store = open_store(path, dtype=dtype, readonly=readonly, index=index)
-    return AnswerDB(store, model=model, fusion=fusion, reranker=reranker)
+    try:
+        name = model or store.model().get("model") or DEFAULT_MODEL
+    except BaseException:
+        store.close()
+        raise
+    return AnswerDB(store, model=name, fusion=fusion, reranker=reranker)
 
 
 __all__ = [

@@ -16,6 +16,7 @@ import answerdb
 from answerdb import render
 from answerdb.answer.generate import LLMConfig
 from answerdb.db import AnswerDB
+from answerdb.embed import DEFAULT_MODEL, MODELS
 from answerdb.errors import AnswerDBError, InputError
 from answerdb.evaluate import METRICS, cache_key, compare, evaluate, load_beir
 from answerdb.retrieve.hybrid import MODES, FusionSettings
@@ -28,6 +29,11 @@ from answerdb.store.uri import parse_store_uri
 Handler = Callable[[argparse.Namespace], int]
 STORE_HELP = "the knowledge base as a store URI: milvus-lite:kb.db, milvus://host:19530/name"
 MIGRATE_HELP = "copy a knowledge base to a new store, vectors included (resumable, checked)"
+MODEL_HELP = f"embedding model of a new knowledge base (default {DEFAULT_MODEL}; docs/models.md)"
+EVAL_MODEL_HELP = (
+    f"embedding model to build the corpus with (default {DEFAULT_MODEL}, one cache per model;"
+    " with --kb or --store, the model it records)"
+)
 
 
 @contextmanager
@@ -46,12 +52,13 @@ def progress_bar(label: str, unit: str = "passage") -> Iterator[Callable[[int, i
         bar.close()
 
 
-def _open(args: argparse.Namespace, readonly: bool = False) -> AnswerDB:
+def _open(args: argparse.Namespace, readonly: bool = False, model: str | None = None) -> AnswerDB:
+    """The knowledge base at PATH, with ``model`` or else the one it records."""
     uri = parse_store_uri(args.path)
     path = Path(uri.location)
     if uri.backend == "embedded" and readonly and not (path / "catalog.sqlite").exists():
         raise InputError(f"{path}: not a knowledge base (run `answerdb ingest {path} FILES`)")
-    return answerdb.open(args.path, readonly=readonly, fusion=_fusion(args))
+    return answerdb.open(args.path, model=model, readonly=readonly, fusion=_fusion(args))
 
 
 def _fusion(args: argparse.Namespace) -> FusionSettings:
@@ -95,7 +102,7 @@ def _emit(args: argparse.Namespace, value: Any, text: str) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    with _open(args) as db, progress_bar("embedding") as bar:
+    with _open(args, model=args.model) as db, progress_bar("embedding") as bar:
         report = db.ingest(args.sources, progress=bar, on_error=args.on_error)
     return _emit(args, report, render.report_text(report))
 
@@ -205,11 +212,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     data = load_beir(Path(args.path), split=args.split)
     if args.store and args.rebuild:
         raise InputError("--rebuild works on folders; with --store, drop the collection instead")
-    kb = Path(args.kb) if args.kb else _cache_root() / cache_key(data, "default", "int8")
+    # The cache is keyed by model; a named --kb or --store follows the model it records.
+    model = args.model or (None if args.kb or args.store else DEFAULT_MODEL)
+    key = cache_key(data, args.model or DEFAULT_MODEL, "int8")
+    kb = Path(args.kb) if args.kb else _cache_root() / key
     if args.rebuild and kb.exists():
         _remove_kb(kb)
     modes = list(MODES) if args.mode == "all" else [args.mode]
-    with answerdb.open(args.store or kb, fusion=_fusion(args)) as db:
+    with answerdb.open(args.store or kb, model=model, fusion=_fusion(args)) as db:
         if not db.stats()["documents"]:
             with progress_bar(f"building {args.store or kb.name}") as bar:
                 db.ingest([data.corpus], progress=bar, on_error="raise")
@@ -301,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="skip",
         help="skip unreadable files and report them (default), or stop",
     )
+    p.add_argument("--model", choices=MODELS, help=MODEL_HELP)
 
     def llm(p: argparse.ArgumentParser) -> None:
         p.add_argument("--llm-url", help="OpenAI-compatible API base (or ANSWERDB_LLM_URL)")
@@ -345,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kb", help="where to keep the corpus's knowledge base (default: a cache)")
     p.add_argument("--rebuild", action="store_true", help="build the knowledge base anew")
     p.add_argument("--store", metavar="URI", help=STORE_HELP + " (instead of --kb)")
+    p.add_argument("--model", choices=MODELS, help=EVAL_MODEL_HELP)
     fusion_options(p)
     p.add_argument("--save", metavar="FILE", help="write this run as JSON, to --compare later")
     p.add_argument("--compare", metavar="FILE", help="show changes against a saved run")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from answerdb.db import MAX_PASSAGE_WORDS, AnswerDB
+from answerdb.embed import DEFAULT_MODEL
 from answerdb.errors import InputError
 
 METRICS = ("ndcg@10", "recall@100", "mrr@10", "p@1")
@@ -118,7 +119,9 @@ def evaluate(
 
 
 def cache_key(data: BeirSet, model: str, dtype: str) -> str:
-    """Names the knowledge base built for a corpus: same content and settings, same key."""
+    """Names the knowledge base built for a corpus: same content, model and settings, same key."""
+    # Before there was a choice of model, the default's caches were keyed "default": keep them.
+    model = "default" if model == DEFAULT_MODEL else model
     digest = hashlib.sha256()
     with data.corpus.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

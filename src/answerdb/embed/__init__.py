@@ -6,15 +6,24 @@ from answerdb.embed.base import Embedder, Vectors
 from answerdb.errors import InputError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+# MiniLM distilled to a static token table: far faster, weaker (see docs/models.md).
+STATIC_MODEL = "minilm-static-256"
+MODELS = (DEFAULT_MODEL, STATIC_MODEL)
 
 
 def load_embedder(name: str = DEFAULT_MODEL, threads: int | None = None) -> Embedder:
-    """Load an embedding model by its recorded name; unknown names are an InputError."""
+    """Load an embedding model by its recorded name (one of MODELS); unknown names are an
+    InputError. ``threads`` bounds onnxruntime (for the static model, while its table is built
+    on first use)."""
     if name == DEFAULT_MODEL:
         from answerdb.embed.minilm import MiniLMEmbedder
 
         return MiniLMEmbedder(threads=threads)
-    raise InputError(f"unknown embedding model {name!r}; available: {DEFAULT_MODEL}")
+    if name == STATIC_MODEL:
+        from answerdb.embed.static import StaticEmbedder
+
+        return StaticEmbedder(threads=threads)
+    raise InputError(f"unknown embedding model {name!r}; available: {', '.join(MODELS)}")
 
 
-__all__ = ["DEFAULT_MODEL", "Embedder", "Vectors", "load_embedder"]
+__all__ = ["DEFAULT_MODEL", "MODELS", "STATIC_MODEL", "Embedder", "Vectors", "load_embedder"]

