@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -15,7 +16,8 @@ from answerdb.answer.related import related
 from answerdb.answer.series import Series, learn_series
 from answerdb.embed import Embedder, Vectors, load_embedder
 from answerdb.errors import InputError, ModelMismatchError
-from answerdb.ingest import iter_sources, read_path, split_passages
+from answerdb.ingest import iter_sources, read_path
+from answerdb.ingest.pipeline import Pending, batches, embed_batches, new_documents
 from answerdb.retrieve.hybrid import MODES, FusionSettings, fuse
 from answerdb.retrieve.rerank import RERANK_DEPTH, RERANK_SUFFIX, Reranker, rerank
 from answerdb.store.base import Store
@@ -23,7 +25,7 @@ from answerdb.store.check import CheckReport, check_store
 from answerdb.store.embedded import EmbeddedStore
 from answerdb.store.filters import Where
 from answerdb.store.repair import repair_store
-from answerdb.types import Answer, Document, Hit, IngestReport, Passage, Skipped
+from answerdb.types import Answer, Document, Hit, IngestReport, Skipped
 
 # Progress callbacks get (done, total) in passages.
 Progress = Callable[[int, int], None]
@@ -117,51 +119,24 @@ class AnswerDB:
     def _add(
         self, documents: list[Document], report: IngestReport, progress: Progress | None
     ) -> None:
-        pending = self._new_documents(documents, report)
-        total = sum(len(passages) for _, _, passages in pending)
+        pending, skipped = new_documents(documents, self.store.has_hash, MAX_PASSAGE_WORDS)
+        report.skipped.extend(skipped)
+        if not pending:
+            return
+        total = sum(len(item.passages) for item in pending)
         done = 0
-        batch: list[tuple[Document, str, list[Passage]]] = []
-        for item in pending:
-            batch.append(item)
-            if sum(len(p) for _, _, p in batch) >= BATCH_PASSAGES:
-                done += self._store_batch(batch, report)
-                batch = []
+        embedder = self.embedder  # checked against the recorded model once, on this thread
+        # The next batch is embedded on a worker thread while this one is written here.
+        with closing(embed_batches(batches(pending, BATCH_PASSAGES), embedder.embed)) as stream:
+            for batch, vectors in stream:
+                done += self._store_batch(batch, vectors, report)
                 if progress:
                     progress(done, total)
-        if batch:
-            done += self._store_batch(batch, report)
-            if progress:
-                progress(done, total)
 
-    def _new_documents(
-        self, documents: list[Document], report: IngestReport
-    ) -> list[tuple[Document, str, list[Passage]]]:
-        pending: list[tuple[Document, str, list[Passage]]] = []
-        seen: set[str] = set()
-        for doc in documents:
-            content_hash = doc.content_hash()
-            if content_hash in seen or self.store.has_hash(content_hash):
-                report.skipped.append(Skipped(doc.doc_id, "unchanged: already stored"))
-                continue
-            texts = split_passages(doc, max_words=MAX_PASSAGE_WORDS)
-            if not texts:
-                report.skipped.append(Skipped(doc.doc_id, "empty document"))
-                continue
-            seen.add(content_hash)
-            passages = [Passage(doc.doc_id, i, text) for i, text in enumerate(texts)]
-            pending.append((doc, content_hash, passages))
-        return pending
-
-    def _store_batch(
-        self, batch: list[tuple[Document, str, list[Passage]]], report: IngestReport
-    ) -> int:
-        passages = [p for _, _, ps in batch for p in ps]
-        headings = {doc.doc_id: doc.heading for doc, _, _ in batch}
-        # The article's question or title gives each passage its context.
-        texts = [_with_heading(headings[p.doc_id], p.text) for p in passages]
-        vectors = self.embedder.embed(texts)
-        self.store.add([(doc, h) for doc, h, _ in batch], passages, vectors)
-        report.added.extend(doc.doc_id for doc, _, _ in batch)
+    def _store_batch(self, batch: list[Pending], vectors: Vectors, report: IngestReport) -> int:
+        passages = [p for item in batch for p in item.passages]
+        self.store.add([(item.doc, item.content_hash) for item in batch], passages, vectors)
+        report.added.extend(item.doc.doc_id for item in batch)
         report.passages += len(passages)
         return len(passages)
 
@@ -319,9 +294,3 @@ def _check_text(what: str, text: str) -> None:
         raise InputError(f"{what} is not valid Unicode text (at character {exc.start})") from None
     if "\x00" in text:
         raise InputError(f"{what} holds a NUL character")
-
-
-def _with_heading(heading: str, text: str) -> str:
-    if not heading or text.startswith(heading):
-        return text
-    return f"{heading}\n{text}"

@@ -77,7 +77,8 @@ def _ends_sentence(line: str, start: int, match: re.Match[str]) -> bool:
         return False
     if "." not in match.group() or "?" in match.group() or "!" in match.group():
         return True
-    word = line[start : match.end()].split()[-1].strip("()[]\"'\u201c\u201d\u2018\u2019")
+    # Only the last word is wanted: rsplit leaves the rest of the sentence uncut.
+    word = line[start : match.end()].rsplit(None, 1)[-1].strip("()[]\"'\u201c\u201d\u2018\u2019")
     return word.lower() not in _ABBREVIATIONS and not _NO_END.match(word)
 
 
@@ -93,12 +94,17 @@ class _Section:
         pieces = [piece for s in self.sentences for piece in _cut(s, max_words)]
         head = list(self.headings)
         current: list[str] = []
+        # Words in ``current``, kept as it grows: counting them again per piece is quadratic.
+        count = 0
         for piece in pieces:
-            if current and _words(current) + _words([piece]) > max_words:
+            size = len(piece.split())
+            if current and count + size > max_words:
                 yield _render(head, current)
                 head = []
-                current = _overlap(current, overlap, max_words - _words([piece]))
+                current = _overlap(current, overlap, max_words - size)
+                count = _words(current)
             current.append(piece)
+            count += size
         if current or head:
             yield _render(head, current)
 

@@ -1,0 +1,132 @@
+"""Ingest between reading and storing: documents split into passages, grouped into batches,
+and each batch embedded on a worker thread while the caller writes the one before.
+
+Only the embedding moves off the caller's thread: the store is written by the caller alone,
+batch after batch in order, so each batch still commits whole (invariant 2) and an error in
+either stage stops the ingest with the earlier batches committed and no later one written.
+onnxruntime, SQLite, faiss and fsync release the GIL while they work, so with the ONNX model
+the two stages run side by side on both cores; a model written in Python (the static one)
+takes turns with the writer for the GIL (docs/scaling.md, "Text ingest").
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
+
+from answerdb.embed.base import Vectors
+from answerdb.types import Document, Passage, Skipped
+
+from .split import split_passages
+
+# Batches embedded ahead of the write: one being embedded, one ready for when a write lags.
+EMBED_AHEAD = 2
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A new document to store: its content hash and its passages, numbered in order."""
+
+    doc: Document
+    content_hash: str
+    passages: list[Passage]
+
+
+def new_documents(
+    documents: Iterable[Document], stored: Callable[[str], bool], max_words: int
+) -> tuple[list[Pending], list[Skipped]]:
+    """The documents to store, split into passages, and those skipped with the reason: one
+    whose content hash is ``stored`` or came earlier in ``documents``, or an empty one."""
+    pending: list[Pending] = []
+    skipped: list[Skipped] = []
+    seen: set[str] = set()
+    for doc in documents:
+        content_hash = doc.content_hash()
+        if content_hash in seen or stored(content_hash):
+            skipped.append(Skipped(doc.doc_id, "unchanged: already stored"))
+            continue
+        passages = split_document(doc, max_words)
+        if not passages:
+            skipped.append(Skipped(doc.doc_id, "empty document"))
+            continue
+        seen.add(content_hash)
+        pending.append(Pending(doc, content_hash, passages))
+    return pending, skipped
+
+
+def split_document(doc: Document, max_words: int) -> list[Passage]:
+    """A document's passages, numbered in order; ``[]`` for a blank document."""
+    texts = split_passages(doc, max_words=max_words)
+    return [Passage(doc.doc_id, i, text) for i, text in enumerate(texts)]
+
+
+def passage_texts(doc: Document, passages: list[Passage]) -> list[str]:
+    """What the model embeds: each passage under its article's question or title."""
+    heading = doc.heading
+    return [_with_heading(heading, p.text) for p in passages]
+
+
+def batch_texts(batch: list[Pending]) -> list[str]:
+    """The texts to embed for a batch, in the order of its passages."""
+    return [text for item in batch for text in passage_texts(item.doc, item.passages)]
+
+
+def batches(pending: Iterable[Pending], size: int) -> Iterator[list[Pending]]:
+    """Whole documents in order, grouped until a batch holds at least ``size`` passages."""
+    batch: list[Pending] = []
+    count = 0
+    for item in pending:
+        batch.append(item)
+        count += len(item.passages)
+        if count >= size:
+            yield batch
+            batch, count = [], 0
+    if batch:
+        yield batch
+
+
+def work_ahead(
+    items: Iterable[T], work: Callable[[T], R], depth: int = EMBED_AHEAD
+) -> Generator[tuple[T, R], None, None]:
+    """``(item, work(item))`` in the order of ``items``, ``work`` running on one worker thread
+    up to ``depth`` items ahead of the caller.
+
+    An exception raised by ``work`` is raised here, in the caller's thread, when its item's
+    turn comes: every item before it has been yielded, none after it will be. When the caller
+    stops early (an error, or closing the generator), work not yet started is cancelled and
+    work under way is left to finish on its own; nothing waits for it.
+    """
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answerdb-ingest")
+    queue: deque[tuple[T, Future[R]]] = deque()
+    try:
+        for item in items:
+            queue.append((item, pool.submit(work, item)))
+            if len(queue) > depth:
+                yield _next_done(queue)
+        while queue:
+            yield _next_done(queue)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _next_done(queue: deque[tuple[T, Future[R]]]) -> tuple[T, R]:
+    item, future = queue.popleft()
+    return item, future.result()
+
+
+def embed_batches(
+    batched: Iterable[list[Pending]], embed: Callable[[list[str]], Vectors]
+) -> Generator[tuple[list[Pending], Vectors], None, None]:
+    """Each batch with its passages' vectors, embedded one step ahead (see ``work_ahead``)."""
+    return work_ahead(batched, lambda batch: embed(batch_texts(batch)))
+
+
+def _with_heading(heading: str, text: str) -> str:
+    if not heading or text.startswith(heading):
+        return text
+    return f"{heading}\n{text}"
