@@ -7,6 +7,7 @@ import pytest
 from answerdb.db import AnswerDB
 from answerdb.embed import Embedder
 from answerdb.errors import InputError, ModelMismatchError
+from answerdb.store.ann import AnnIndex
 from answerdb.store.embedded import EmbeddedStore
 from answerdb.types import Document
 
@@ -106,3 +107,26 @@ def test_series_come_from_front_matter(demo_db: AnswerDB) -> None:
     groups = demo_db.series()
     assert len(groups) >= 8
     assert all(len(g.articles) >= 10 for g in groups)
+
+
+def test_a_large_ingest_builds_the_graph_once_at_its_end(
+    tmp_path: Path, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("answerdb.db.BULK_PASSAGES", 10)
+    monkeypatch.setattr("answerdb.db.BATCH_PASSAGES", 4)
+    added: list[int] = []
+    add = AnnIndex.catch_up
+
+    def counting(index: AnnIndex, committed: int, batch: int = 65536) -> None:
+        added.append(committed - index.rows)
+        add(index, committed, batch)
+
+    monkeypatch.setattr(AnnIndex, "catch_up", counting)
+    with small_db(tmp_path / "kb", hash_embedder) as db:
+        docs = [
+            Document(doc_id=f"d{i}", text=f"Word{i} is number {i}.", source="t") for i in range(30)
+        ]
+        db.add(docs)
+        assert (tmp_path / "kb" / "index-g0.faiss").exists()  # saved when the bulk ended
+        assert [n for n in added if n] == [30]  # one graph update, not one per batch
+        assert db.search("Word7 is number 7.", k=1, mode="dense")[0].doc_id == "d7"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing
+from contextlib import AbstractContextManager, closing, nullcontext
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -30,6 +30,8 @@ from answerdb.types import Answer, Document, Hit, IngestReport, Skipped
 # Progress callbacks get (done, total) in passages.
 Progress = Callable[[int, int], None]
 BATCH_PASSAGES = 256
+# From this many passages an ingest into a folder builds the graph once, at its end.
+BULK_PASSAGES = 4096
 MAX_PASSAGE_WORDS = 180
 # Query vectors kept per handle (a few KB each).
 QUERY_CACHE = 64
@@ -126,8 +128,13 @@ class AnswerDB:
         total = sum(len(item.passages) for item in pending)
         done = 0
         embedder = self.embedder  # checked against the recorded model once, on this thread
+        # A large ingest adds to the graph once, at the end: cheaper than batch by batch.
+        bulk: AbstractContextManager[None] = nullcontext()
+        if isinstance(self.store, EmbeddedStore) and total >= BULK_PASSAGES:
+            bulk = self.store.bulk()
         # The next batch is embedded on a worker thread while this one is written here.
-        with closing(embed_batches(batches(pending, BATCH_PASSAGES), embedder.embed)) as stream:
+        stream = embed_batches(batches(pending, BATCH_PASSAGES), embedder.embed)
+        with bulk, closing(stream):
             for batch, vectors in stream:
                 done += self._store_batch(batch, vectors, report)
                 if progress:
