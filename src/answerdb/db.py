@@ -32,7 +32,7 @@ Progress = Callable[[int, int], None]
 BATCH_PASSAGES = 256
 # From this many passages an ingest into a folder builds the graph once, at its end.
 BULK_PASSAGES = 4096
-MAX_PASSAGE_WORDS = 180
+MAX_PASSAGE_WORDS = 220
 # Query vectors kept per handle (a few KB each).
 QUERY_CACHE = 64
 # The most hits one search returns (SQLite's LIMIT takes 64-bit integers; people read far fewer).
