@@ -81,7 +81,7 @@ def test_the_saved_graph_checksum_is_recorded(tmp_path: Path) -> None:
     add(store, 0, unit(ROWS, 10))
     store.close()
     reopened = EmbeddedStore(tmp_path / "kb")
-    assert file_crc(tmp_path / "kb" / "index-g0.faiss") in reopened.graph_crcs()
+    assert file_crc(tmp_path / "kb" / "index-g0.faiss") in reopened.catalog.graph_crcs()
 
 
 def _same(found: list[list[tuple[str, float]]], expected: list[list[tuple[str, float]]]) -> None:

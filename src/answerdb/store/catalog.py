@@ -132,6 +132,17 @@ class Catalog:
     def committed_rows(self) -> int:
         return int(self.meta("rows", "0") or 0)
 
+    def record_graph_crc(self, crc: int) -> None:
+        """Keep a newly saved graph file's CRC-32 beside the previous save's: a crash between
+        the save and the rename leaves either file, and `check` accepts both."""
+        kept = (self.meta("graph_crcs") or "").split()[-1:]
+        with self.transaction():
+            self.set_meta("graph_crcs", " ".join([*kept, str(crc)]))
+
+    def graph_crcs(self) -> set[int]:
+        """The CRC-32s a saved graph of this store may have (the last two saves)."""
+        return {int(c) for c in (self.meta("graph_crcs") or "").split()}
+
     def version(self) -> int:
         """Bumped by every committed write, so readers know when to refresh what they cache."""
         return int(self.meta("version", "0") or 0)
@@ -337,6 +348,18 @@ class Catalog:
             [(new, -old - 1) for old, new in mapping.items()],
         )
         self.db.execute("INSERT INTO passages_fts(passages_fts) VALUES('rebuild')")
+
+    def switch_generation(self, generation: int, live: npt.NDArray[np.int64], crc: int) -> None:
+        """Commit a compaction: the ``live`` rows, in order, are rows 0.. of the new vector file
+        (offset int8 layout; its CRC-32 ``crc``) of ``generation``."""
+        with self.transaction():
+            self.set_meta("int8_codes", "offset")  # older stores change layout here
+            self.renumber({int(old): new for new, old in enumerate(live)})
+            self.forget_vectors()
+            self.record_vectors(0, len(live), crc)
+            self.set_meta("generation", generation)
+            self.set_meta("rows", len(live))
+            self.bump_version()
 
     def close(self) -> None:
         self.db.close()

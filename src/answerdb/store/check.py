@@ -205,7 +205,7 @@ def _check_index(store: EmbeddedStore, report: CheckReport) -> None:
         report.add("index", "warn", f"{path.name} {why} (rebuilt on first search)", True)
         return
     report.counts["index_rows"] = index.rows
-    if file_crc(path) not in store.graph_crcs():
+    if file_crc(path) not in store.catalog.graph_crcs():
         report.add("index", "error", f"{path.name} was not saved by this store", True)
         return
     mismatched = _index_mismatches(store, index, rows)

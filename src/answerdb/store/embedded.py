@@ -200,20 +200,8 @@ class EmbeddedStore(Store):
             return
 
     def _save_graph(self) -> None:
-        """Save the graph and record its CRC beside the previous one (a crash between the
-        two leaves either file, and `check` accepts both): a graph copied from another store
-        is caught although its codes are this store's vector file."""
-
-        def record(crc: int) -> None:
-            kept = (self.catalog.meta("graph_crcs") or "").split()[-1:]
-            with self.catalog.transaction():
-                self.catalog.set_meta("graph_crcs", " ".join([*kept, str(crc)]))
-
-        self.ann.save(self._file("index", "faiss"), record)
-
-    def graph_crcs(self) -> set[int]:
-        """The CRC-32s a saved graph of this store may have (the last two saves)."""
-        return {int(c) for c in (self.catalog.meta("graph_crcs") or "").split()}
+        """Save the graph; the catalog records its CRC (`check` tells a copied graph)."""
+        self.ann.save(self._file("index", "faiss"), self.catalog.record_graph_crc)
 
     def compact(self) -> dict[str, Any]:
         with self._lock():
@@ -236,14 +224,7 @@ class EmbeddedStore(Store):
             self.vectors.scale,
         )
         crc = new.append(self.vectors.decode(codes), at_row=0)
-        with self.catalog.transaction():
-            self.catalog.set_meta("int8_codes", "offset")  # older stores change layout here
-            self.catalog.renumber({int(old): new for new, old in enumerate(live)})
-            self.catalog.forget_vectors()
-            self.catalog.record_vectors(0, len(live), crc)
-            self.catalog.set_meta("generation", self._generation + 1)
-            self.catalog.set_meta("rows", len(live))
-            self.catalog.bump_version()
+        self.catalog.switch_generation(self._generation + 1, live, crc)
         self._load_generation()
         for stale in old_files:
             stale.unlink(missing_ok=True)
@@ -310,10 +291,7 @@ class EmbeddedStore(Store):
             return read()
 
     def vector_search(self, query: Matrix, k: int, where: Where | None = None) -> list[Hit]:
-        def read() -> list[Hit]:
-            return self.catalog.hits(self._nearest(query, k, where))
-
-        return self._consistent(read)
+        return self._consistent(lambda: self.catalog.hits(self._nearest(query, k, where)))
 
     def vector_ids(
         self, query: Matrix, k: int, where: Where | None = None
@@ -321,10 +299,7 @@ class EmbeddedStore(Store):
         """The k nearest passages as (document id, score) only: for lookups by vector (near
         duplicates, recommendations) that need no passage text."""
 
-        def read() -> list[tuple[str, float]]:
-            return self.catalog.doc_ids(self._nearest(query, k, where))
-
-        return self._consistent(read)
+        return self._consistent(lambda: self.catalog.doc_ids(self._nearest(query, k, where)))
 
     def _nearest(self, query: Matrix, k: int, where: Where | None) -> list[tuple[int, float]]:
         """(row, score) of the k best live rows, inside the caller's snapshot."""
