@@ -113,7 +113,12 @@ class AnnIndex:
             params = faiss.SearchParametersHNSW()
             params.efSearch = ef_search
             params.sel = selector  # faiss keeps a bare pointer: ``selector`` holds it alive
-        _, ids = self.index.search(self.vectors.graph_query(query[None, :]), k, params=params)
+        point = np.ascontiguousarray(self.vectors.graph_query(query[None, :]), dtype=np.float32)
+        distances = np.empty((1, k), dtype=np.float32)
+        ids = np.empty((1, k), dtype=np.int64)
+        # The C entry point: faiss's numpy wrapper costs a tenth of a small graph walk.
+        ptr = faiss.swig_ptr
+        self.index.search_c(1, ptr(point), k, ptr(distances), ptr(ids), params)
         found: npt.NDArray[np.int64] = ids[0]
         return found[found >= 0]
 
