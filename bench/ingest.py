@@ -7,9 +7,12 @@ The corpus is a deterministic subset of a BEIR ``corpus.jsonl`` (evenly spaced r
 written to a temporary folder as JSONL files. Each round measures, after a warm-up, (a) the
 bare model embedding exactly the texts ingest would embed (same reader, de-duplication,
 splitting and heading context) in one call (and, with --batched, in ingest-sized calls),
-then (b) ``ingest`` into a new knowledge base end to end. Both sides share one loaded model,
-so model load is reported on its own. Prints JSON, then a table: passages/s, the cores each
-side kept busy (process CPU time / wall time) and the ratio model / side, taken per round.
+then (b) ``ingest`` into a new knowledge base end to end, and (c) the same ingest with the
+model's vectors looked up instead of computed: the store side alone (reading, splitting,
+SQLite with FTS5, the graph), the ceiling that no overlap with the model can pass. Both model
+sides share one loaded model, so model load is reported on its own. Prints JSON, then a
+table: passages/s, the cores each side kept busy (process CPU time / wall time) and the ratio
+model / side, taken per round.
 """
 
 from __future__ import annotations
@@ -22,12 +25,15 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from answerdb.db import BATCH_PASSAGES, MAX_PASSAGE_WORDS, AnswerDB
 from answerdb.embed import DEFAULT_MODEL, Embedder, load_embedder
+from answerdb.embed.base import Progress, Vectors
 from answerdb.ingest import iter_sources, read_path
 from answerdb.ingest.pipeline import batch_texts, new_documents
 from answerdb.store.uri import open_store
@@ -55,6 +61,20 @@ def ingest_texts(folder: Path) -> list[str]:
     docs = [doc for file, base in iter_sources([folder]) for doc in read_path(file, base)]
     pending, _ = new_documents(docs, lambda content_hash: False, MAX_PASSAGE_WORDS)
     return batch_texts(pending)
+
+
+class LookedUp:
+    """An embedder that returns the vectors a model already made for the same texts."""
+
+    def __init__(self, model: Embedder, texts: list[str]) -> None:
+        self.name, self.revision, self.dim = model.name, model.revision, model.dim
+        self._vectors = dict(zip(texts, model.embed(texts), strict=True))
+
+    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> Vectors:
+        return np.stack([self._vectors[text] for text in texts])
+
+    def embed_query(self, text: str) -> Vectors:
+        return self._vectors[text]
 
 
 def timed(work: Callable[[], object], passages: int) -> dict[str, float]:
@@ -93,14 +113,21 @@ def ingest_once(embedder: Embedder, folder: Path, kb: Path, expected: int) -> di
 
 
 def measure_round(
-    embedder: Embedder, texts: list[str], folder: Path, kb: Path, batched: bool
+    embedder: Embedder,
+    store_only: LookedUp,
+    texts: list[str],
+    folder: Path,
+    kb: Path,
+    batched: bool,
 ) -> dict[str, dict[str, float]]:
-    """The model alone, then ingest, back to back (a busy machine slows both alike)."""
+    """The model alone, ingest, and the store alone, back to back (a busy machine slows all
+    alike)."""
     n = len(texts)
     sides = {"model": timed(lambda: embedder.embed(texts), n)}
     if batched:
         sides["model_batched"] = timed(lambda: model_in_batches(embedder, texts), n)
     sides["ingest"] = ingest_once(embedder, folder, kb, n)
+    sides["store"] = ingest_once(store_only, folder, kb, n)
     return sides
 
 
@@ -116,8 +143,9 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     # Warm-up: first-call allocations and the first knowledge base are not throughput.
     embedder.embed(texts[:WARM_UP_PASSAGES])
     ingest_once(embedder, folder, work / "kb", len(texts))
+    store_only = LookedUp(embedder, texts)
     rounds = [
-        measure_round(embedder, texts, folder, work / "kb", args.batched)
+        measure_round(embedder, store_only, texts, folder, work / "kb", args.batched)
         for _ in range(args.rounds)
     ]
     medians = {
@@ -158,6 +186,7 @@ def table(report: dict[str, Any]) -> str:
         "model": "bare model, one call",
         "model_batched": f"bare model, {BATCH_PASSAGES}-passage calls",
         "ingest": "ingest end to end",
+        "store": "store alone (vectors looked up)",
     }
     columns = ["passages/s", "cores busy", "model/side", "per CPU s", "model/side"]
     lines = [f"{'side':<32}" + "".join(f"  {c:>10}" for c in columns)]
