@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, closing, nullcontext
+from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -15,6 +15,7 @@ from answerdb.answer.generate import LLMConfig
 from answerdb.answer.related import related
 from answerdb.answer.series import Series, learn_series
 from answerdb.embed import Embedder, Vectors, load_embedder
+from answerdb.embed.worker import ProcessEmbedder
 from answerdb.errors import InputError, ModelMismatchError
 from answerdb.ingest import iter_sources, read_path
 from answerdb.ingest.pipeline import Pending, batches, embed_batches, new_documents
@@ -33,6 +34,9 @@ BATCH_PASSAGES = 256
 # From this many passages an ingest into a folder builds the graph once, at its end.
 BULK_PASSAGES = 4096
 MAX_PASSAGE_WORDS = 220
+# From this much text a model that holds the GIL embeds in a child process (its ~1 s start
+# pays back) while this one splits and writes.
+PROCESS_CHARS = 2_000_000
 # Query vectors kept per handle (a few KB each).
 QUERY_CACHE = 64
 # The most hits one search returns (SQLite's LIMIT takes 64-bit integers; people read far fewer).
@@ -121,24 +125,41 @@ class AnswerDB:
     def _add(
         self, documents: list[Document], report: IngestReport, progress: Progress | None
     ) -> None:
-        pending, skipped = new_documents(documents, self.store.has_hash, MAX_PASSAGE_WORDS)
-        report.skipped.extend(skipped)
-        if not pending:
+        with self._embedding_process(documents) as child:
+            pending, skipped = new_documents(documents, self.store.has_hash, MAX_PASSAGE_WORDS)
+            report.skipped.extend(skipped)
+            if not pending:
+                return
+            # The model is checked against the recorded one once, here, on this thread.
+            embed = child.embed if child else self.embedder.embed
+            total = sum(len(item.passages) for item in pending)
+            done = 0
+            # A large ingest adds to the graph once, at the end: cheaper than batch by batch.
+            bulk: AbstractContextManager[None] = nullcontext()
+            if isinstance(self.store, EmbeddedStore) and total >= BULK_PASSAGES:
+                bulk = self.store.bulk()
+            # The next batch is embedded on a worker thread while this one is written here.
+            stream = embed_batches(batches(pending, BATCH_PASSAGES), embed)
+            with bulk, closing(stream):
+                for batch, vectors in stream:
+                    done += self._store_batch(batch, vectors, report)
+                    if progress:
+                        progress(done, total)
+
+    @contextmanager
+    def _embedding_process(self, documents: list[Document]) -> Iterator[ProcessEmbedder | None]:
+        """For much text and a model that holds the GIL, a child process that embeds while
+        this one splits and writes (started now: its start overlaps the splitting)."""
+        if sum(len(doc.text) for doc in documents) < PROCESS_CHARS:
+            yield None
             return
-        total = sum(len(item.passages) for item in pending)
-        done = 0
-        embedder = self.embedder  # checked against the recorded model once, on this thread
-        # A large ingest adds to the graph once, at the end: cheaper than batch by batch.
-        bulk: AbstractContextManager[None] = nullcontext()
-        if isinstance(self.store, EmbeddedStore) and total >= BULK_PASSAGES:
-            bulk = self.store.bulk()
-        # The next batch is embedded on a worker thread while this one is written here.
-        stream = embed_batches(batches(pending, BATCH_PASSAGES), embedder.embed)
-        with bulk, closing(stream):
-            for batch, vectors in stream:
-                done += self._store_batch(batch, vectors, report)
-                if progress:
-                    progress(done, total)
+        embedder = self.embedder
+        child = ProcessEmbedder(embedder) if getattr(embedder, "holds_gil", False) else None
+        try:
+            yield child
+        finally:
+            if child:
+                child.close()
 
     def _store_batch(self, batch: list[Pending], vectors: Vectors, report: IngestReport) -> int:
         passages = [p for item in batch for p in item.passages]

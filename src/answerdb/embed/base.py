@@ -16,7 +16,9 @@ class Embedder(Protocol):
     """What the knowledge base needs from an embedding model.
 
     ``name``, ``revision`` and ``dim`` are recorded in the knowledge base so that it is
-    never searched with vectors of another model.
+    never searched with vectors of another model. A model whose embedding is Python code may
+    also set ``holds_gil = True`` (and pickle as a way to load it again): a large ingest then
+    embeds in a child process (``embed/worker.py``).
     """
 
     name: str

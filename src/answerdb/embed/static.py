@@ -39,6 +39,8 @@ class StaticEmbedder:
     name = f"minilm-static-{DIM}"
     revision = f"{RECIPE}:{MODEL_SHA256[:12]}"
     dim = DIM
+    # Its tokenising is Python: a large ingest embeds in a child process (embed/worker.py).
+    holds_gil = True
 
     def __init__(
         self, threads: int | None = None, cache_dir: Path | None = None, batch_size: int = 256
@@ -49,7 +51,8 @@ class StaticEmbedder:
         self.batch_size = batch_size
         self._tokenizer = load_tokenizer()
         self._wordpiece = self._tokenizer.model
-        path = (cache_dir or cache_folder()) / table_file_name()
+        self._cache_dir = cache_dir or cache_folder()
+        path = self._cache_dir / table_file_name()
 
         def build() -> Table:
             return distil_table(self._tokenizer, DIM, SIF, threads or os.cpu_count() or 1)
@@ -57,6 +60,10 @@ class StaticEmbedder:
         # A plain array over the mapped file: memmap's own indexing is slower per call.
         self._table = np.asarray(load_table(path, (self._tokenizer.get_vocab_size(), DIM), build))
         self._memo: dict[str, tuple[int, ...]] = {}
+
+    def __reduce__(self) -> tuple[type[StaticEmbedder], tuple[None, Path, int]]:
+        """Pickled as how to load it again: the table is read back from the cache."""
+        return StaticEmbedder, (None, self._cache_dir, self.batch_size)
 
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> Vectors:
         """Embed texts in batches of ``batch_size``; ``progress`` gets the count done."""

@@ -1,0 +1,83 @@
+"""Embedding in a child process: same vectors, the child's errors raised here, a clean exit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import answerdb
+import answerdb.db
+from answerdb.embed import STATIC_MODEL, Embedder
+from answerdb.embed.worker import ProcessEmbedder
+from answerdb.errors import AnswerDBError
+from answerdb.types import Document
+
+TEXTS = ["How do I reverse a list in Python?", "Tomatoes need full sun.", "HNSW graphs"]
+
+
+@pytest.fixture
+def child(static_model: Embedder) -> Iterator[ProcessEmbedder]:
+    embedder = ProcessEmbedder(static_model)
+    yield embedder
+    embedder.close()
+
+
+def test_the_child_gives_the_models_own_vectors(
+    child: ProcessEmbedder, static_model: Embedder
+) -> None:
+    assert (child.name, child.revision, child.dim) == (
+        static_model.name,
+        static_model.revision,
+        static_model.dim,
+    )
+    assert np.array_equal(child.embed(TEXTS), static_model.embed(TEXTS))
+    assert np.array_equal(child.embed_query(TEXTS[0]), static_model.embed_query(TEXTS[0]))
+
+
+def test_an_error_in_the_child_is_raised_here_and_the_child_goes_on(
+    child: ProcessEmbedder,
+) -> None:
+    with pytest.raises(AttributeError):
+        child.embed([None])  # type: ignore[list-item]
+    assert child.embed(TEXTS).shape == (3, 256)
+
+
+def test_a_dead_child_is_a_clear_error(child: ProcessEmbedder) -> None:
+    child._child.kill()
+    child._child.wait()
+    with pytest.raises(AnswerDBError, match=r"embedding process \(minilm-static-256\) stopped"):
+        child.embed(TEXTS)
+
+
+def test_close_lets_the_child_exit(static_model: Embedder) -> None:
+    embedder = ProcessEmbedder(static_model)
+    embedder.embed(TEXTS)
+    embedder.close()
+    assert embedder._child.returncode == 0
+    with pytest.raises(AnswerDBError, match="stopped, exit status 0"):
+        embedder.embed(TEXTS)
+
+
+def test_a_large_ingest_with_the_static_model_embeds_in_a_child(
+    tmp_path: Path, static_model: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[ProcessEmbedder] = []
+
+    class Counted(ProcessEmbedder):
+        def __init__(self, embedder: Embedder) -> None:
+            super().__init__(embedder)
+            started.append(self)
+
+    monkeypatch.setattr(answerdb.db, "ProcessEmbedder", Counted)
+    docs = [Document(doc_id=f"d{i}", text=f"{t} ({i})", source="x") for i, t in enumerate(TEXTS)]
+    vectors = {}
+    for limit in (10**9, 1):  # in this process, then in a child
+        monkeypatch.setattr(answerdb.db, "PROCESS_CHARS", limit)
+        with answerdb.open(tmp_path / f"kb-{limit}", model=STATIC_MODEL) as db:
+            assert db.add(docs).passages == 3
+            vectors[limit] = np.stack([db.store.passage_vectors(d.doc_id)[0] for d in docs])
+    assert len(started) == 1 and started[0]._child.returncode == 0
+    assert np.array_equal(vectors[1], vectors[10**9])
