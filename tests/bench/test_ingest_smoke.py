@@ -1,4 +1,4 @@
-"""bench/ingest.py end to end on a six-record corpus: both sides run and the table prints."""
+"""bench/ingest.py end to end on a six-record corpus: every side runs and the table prints."""
 
 from __future__ import annotations
 
@@ -28,6 +28,6 @@ def test_bench_runs_and_reports(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(out.read_text())
     assert report["documents"] == 6 and report["passages"] == 6
-    assert set(report["median"]) == {"model", "model_batched", "ingest"}
-    assert report["ratio_model_to_ingest"] > 0
-    assert "ingest end to end" in done.stdout
+    assert set(report["median"]) == {"model", "model_batched", "ingest", "store"}
+    assert report["ratio_model_to_ingest"] > 0 and report["median"]["store"]["cores_busy"] > 0
+    assert "ingest end to end" in done.stdout and "store alone" in done.stdout
