@@ -153,7 +153,7 @@ class AnswerDB:
         if sum(len(doc.text) for doc in documents) < PROCESS_CHARS:
             yield None
             return
-        embedder = self.embedder
+        embedder = self.embedder  # loaded before it is known whether anything is new
         child = ProcessEmbedder(embedder) if getattr(embedder, "holds_gil", False) else None
         try:
             yield child
