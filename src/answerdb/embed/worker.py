@@ -10,6 +10,7 @@ length-prefixed pickles over the child's private stdin and stdout pipes.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import pickle
 import signal
@@ -27,6 +28,7 @@ from answerdb.errors import AnswerDBError
 _LENGTH = struct.Struct("<Q")
 # How long close() waits for the child to finish its last batch and exit.
 EXIT_WAIT_S = 30.0
+log = logging.getLogger(__name__)
 
 
 def send(stream: IO[bytes], message: object) -> None:
@@ -50,26 +52,33 @@ def receive(stream: IO[bytes]) -> Any:
 
 class ProcessEmbedder:
     """``embedder`` (which must pickle) run in a child process: same name, revision, dim and
-    vectors. Call ``close()`` when done. Calls from several threads take turns."""
+    vectors. If the child cannot start or dies, the model goes on in this process (the vectors
+    are the same), with a warning. Call ``close()`` when done; calls from threads take turns."""
 
     def __init__(self, embedder: Embedder) -> None:
         self.name, self.revision, self.dim = embedder.name, embedder.revision, embedder.dim
+        self._local = embedder
+        self._turn = threading.Lock()
+        self._child: subprocess.Popen[bytes] | None = None
         # The child imports answerdb from where this process did (it may not be installed).
         package_root = str(Path(__file__).resolve().parents[2])
         path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
-        self._child = subprocess.Popen(
-            [sys.executable, "-c", "from answerdb.embed.worker import main; main()"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": path},
-        )
-        self._turn = threading.Lock()
-        # The child imports answerdb and loads the model while the parent goes on.
-        self._call(embedder)
+        try:
+            self._child = child = subprocess.Popen(
+                [sys.executable, "-c", "from answerdb.embed.worker import main; main()"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env={**os.environ, "PYTHONPATH": path},
+            )
+            # The child imports answerdb and loads the model while the parent goes on.
+            self._call(child, embedder)
+        except (OSError, AnswerDBError) as exc:
+            self._give_up(exc)
 
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> Vectors:
-        """Raises what the model raised in the child, or AnswerDBError if the child died."""
-        reply = self._call(list(texts), wait=True)
+        """Raises what the model raised (in the child or here)."""
+        child = self._child  # None once the child is gone (or closed)
+        reply = self._remote(child, list(texts)) if child else self._local.embed(texts)
         if isinstance(reply, BaseException):
             raise reply
         if progress is not None:
@@ -81,32 +90,45 @@ class ProcessEmbedder:
         vector: Vectors = self.embed([text])[0]
         return vector
 
-    def _call(self, message: object, wait: bool = False) -> Any:
-        assert self._child.stdin is not None and self._child.stdout is not None
+    def _remote(self, child: subprocess.Popen[bytes], texts: list[str]) -> Any:
+        try:
+            return self._call(child, texts, wait=True)
+        except AnswerDBError as exc:
+            self._give_up(exc)
+            return self._local.embed(texts)
+
+    def _call(self, child: subprocess.Popen[bytes], message: object, wait: bool = False) -> Any:
+        assert child.stdin is not None and child.stdout is not None
         try:
             with self._turn:
-                send(self._child.stdin, message)
-                return receive(self._child.stdout) if wait else None
+                send(child.stdin, message)
+                return receive(child.stdout) if wait else None
         except (OSError, EOFError, ValueError) as exc:  # ValueError: the pipe was closed here
-            status = self._child.poll()
             raise AnswerDBError(
-                f"the embedding process ({self.name}) stopped, exit status {status}"
+                f"the embedding process ({self.name}) stopped, exit status {child.poll()}"
             ) from exc
+
+    def _give_up(self, exc: Exception) -> None:
+        log.warning("%s; embedding goes on in this process", exc)
+        self.close()
 
     def close(self) -> None:
         """Let the child finish and exit (closing its input ends its loop); kill it if it
-        does not within EXIT_WAIT_S."""
-        if self._child.stdin is not None and not self._child.stdin.closed:
+        does not within EXIT_WAIT_S. Later calls embed in this process."""
+        child, self._child = self._child, None
+        if child is None:
+            return
+        if child.stdin is not None and not child.stdin.closed:
             # OSError: the child died with data unread, there is nothing left to tell it.
             with contextlib.suppress(OSError):
-                self._child.stdin.close()
+                child.stdin.close()
         try:
-            self._child.wait(timeout=EXIT_WAIT_S)
+            child.wait(timeout=EXIT_WAIT_S)
         except subprocess.TimeoutExpired:
-            self._child.kill()
-            self._child.wait()
-        if self._child.stdout is not None:
-            self._child.stdout.close()
+            child.kill()
+            child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
 
 
 def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
