@@ -18,7 +18,14 @@ from answerdb.embed import Embedder, Vectors, load_embedder
 from answerdb.embed.worker import ProcessEmbedder
 from answerdb.errors import InputError, ModelMismatchError
 from answerdb.ingest import iter_sources, read_path
-from answerdb.ingest.pipeline import Pending, batches, embed_batches, new_documents
+from answerdb.ingest.pipeline import (
+    Pending,
+    batches,
+    embed_batches,
+    expected_passages,
+    split_each,
+    unstored,
+)
 from answerdb.retrieve.hybrid import MODES, FusionSettings, fuse
 from answerdb.retrieve.rerank import RERANK_DEPTH, RERANK_SUFFIX, Reranker, rerank
 from answerdb.store.base import Store
@@ -125,35 +132,42 @@ class AnswerDB:
     def _add(
         self, documents: list[Document], report: IngestReport, progress: Progress | None
     ) -> None:
-        with self._embedding_process(documents) as child:
-            pending, skipped = new_documents(documents, self.store.has_hash, MAX_PASSAGE_WORDS)
-            report.skipped.extend(skipped)
-            if not pending:
-                return
+        fresh, skipped = unstored(documents, self.store.has_hash)
+        report.skipped.extend(skipped)
+        if not fresh:
+            return
+        # Documents are split batch by batch, as the pipeline asks for them: until then their
+        # passages are estimated (for progress and the bulk decision).
+        expected = {id(doc): expected_passages(doc, MAX_PASSAGE_WORDS) for doc, _ in fresh}
+        left = sum(expected.values())
+        done = 0
+        with self._embedding_process([doc for doc, _ in fresh]) as child:
             # The model is checked against the recorded one once, here, on this thread.
             embed = child.embed if child else self.embedder.embed
-            total = sum(len(item.passages) for item in pending)
-            done = 0
             # A large ingest adds to the graph once, at the end: cheaper than batch by batch.
             bulk: AbstractContextManager[None] = nullcontext()
-            if isinstance(self.store, EmbeddedStore) and total >= BULK_PASSAGES:
+            if isinstance(self.store, EmbeddedStore) and left >= BULK_PASSAGES:
                 bulk = self.store.bulk()
+            pending = split_each(fresh, MAX_PASSAGE_WORDS, report.skipped)
             # The next batch is embedded on a worker thread while this one is written here.
             stream = embed_batches(batches(pending, BATCH_PASSAGES), embed)
             with bulk, closing(stream):
                 for batch, vectors in stream:
                     done += self._store_batch(batch, vectors, report)
+                    left -= sum(expected[id(item.doc)] for item in batch)
                     if progress:
-                        progress(done, total)
+                        progress(done, done + max(left, 0))
+        if progress and left > 0:  # fewer passages than estimated: the total is now exact
+            progress(done, done)
 
     @contextmanager
     def _embedding_process(self, documents: list[Document]) -> Iterator[ProcessEmbedder | None]:
         """For much text and a model that holds the GIL, a child process that embeds while
-        this one splits and writes (started now: its start overlaps the splitting)."""
+        this one splits and writes."""
         if sum(len(doc.text) for doc in documents) < PROCESS_CHARS:
             yield None
             return
-        embedder = self.embedder  # loaded before it is known whether anything is new
+        embedder = self.embedder
         child = ProcessEmbedder(embedder) if getattr(embedder, "holds_gil", False) else None
         try:
             yield child

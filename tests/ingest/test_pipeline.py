@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 import answerdb.db as facade
+import answerdb.ingest.pipeline as pipeline
 from answerdb.db import AnswerDB
 from answerdb.embed.base import Progress, Vectors
 from answerdb.errors import InputError
-from answerdb.ingest.pipeline import Pending, batches, new_documents, work_ahead
+from answerdb.ingest.pipeline import Pending, batches, expected_passages, new_documents, work_ahead
 from answerdb.store.embedded import EmbeddedStore
 from answerdb.types import Document
 
@@ -166,6 +167,44 @@ def test_duplicates_in_later_batches_are_skipped(
         assert [s.source for s in report.skipped] == ["doc/1", "doc/5"]
         assert db.stats()["documents"] == 9 and db.stats()["passages"] == 9
         assert calls[-1] == (9, 9)
+
+
+def test_documents_are_split_as_the_pipeline_needs_them(
+    tmp_path: Path, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+    split = pipeline.split_document
+    monkeypatch.setattr(
+        pipeline, "split_document", lambda doc, words: events.append("split") or split(doc, words)
+    )
+    with open_db(tmp_path / "kb", hash_embedder) as db:
+        store_add = db.store.add
+
+        def logged_add(*args: object) -> None:
+            events.append("write")
+            store_add(*args)  # type: ignore[arg-type]
+
+        db.store.add = logged_add  # type: ignore[method-assign]
+        assert db.add(docs(20)).passages == 20
+    # The first batch is written before the last documents are split (not all split first).
+    assert events.index("write") < len(events) - 1 - events[::-1].index("split")
+    assert events.count("split") == 20 and events.count("write") == 5
+
+
+def test_passage_estimates_count_words_over_the_limit() -> None:
+    text = " ".join(["word"] * 500)
+    assert expected_passages(Document(doc_id="a", text=text, source="x"), 220) == 3
+    assert expected_passages(Document(doc_id="b", text=" \n ", source="x"), 220) == 0
+
+
+def test_progress_totals_start_as_estimates_and_end_exact(
+    tmp_path: Path, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(facade, "expected_passages", lambda doc, words: 3)  # three times too many
+    calls: list[tuple[int, int]] = []
+    with open_db(tmp_path / "kb", hash_embedder) as db:
+        db.add(docs(6), progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(4, 10), (6, 6)]
 
 
 def test_embedding_runs_ahead_of_the_write(tmp_path: Path, hash_embedder: HashEmbedder) -> None:

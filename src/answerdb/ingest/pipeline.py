@@ -1,5 +1,6 @@
-"""Ingest between reading and storing: documents split into passages, grouped into batches,
-and each batch embedded on a worker thread while the caller writes the one before.
+"""Ingest between reading and storing: new documents split into passages as they are needed,
+grouped into batches, and each batch embedded on a worker thread while the caller splits and
+writes the ones before.
 
 Only the embedding moves off the caller's thread: the store is written by the caller alone,
 batch after batch in order, so each batch still commits whole (invariant 2) and an error in
@@ -37,12 +38,12 @@ class Pending:
     passages: list[Passage]
 
 
-def new_documents(
-    documents: Iterable[Document], stored: Callable[[str], bool], max_words: int
-) -> tuple[list[Pending], list[Skipped]]:
-    """The documents to store, split into passages, and those skipped with the reason: one
-    whose content hash is ``stored`` or came earlier in ``documents``, or an empty one."""
-    pending: list[Pending] = []
+def unstored(
+    documents: Iterable[Document], stored: Callable[[str], bool]
+) -> tuple[list[tuple[Document, str]], list[Skipped]]:
+    """The documents to store, with their content hashes, and those skipped: one whose hash
+    is ``stored`` or came earlier in ``documents``."""
+    fresh: list[tuple[Document, str]] = []
     skipped: list[Skipped] = []
     seen: set[str] = set()
     for doc in documents:
@@ -50,13 +51,36 @@ def new_documents(
         if content_hash in seen or stored(content_hash):
             skipped.append(Skipped(doc.doc_id, "unchanged: already stored"))
             continue
-        passages = split_document(doc, max_words)
-        if not passages:
-            skipped.append(Skipped(doc.doc_id, "empty document"))
-            continue
         seen.add(content_hash)
-        pending.append(Pending(doc, content_hash, passages))
-    return pending, skipped
+        fresh.append((doc, content_hash))
+    return fresh, skipped
+
+
+def split_each(
+    fresh: Iterable[tuple[Document, str]], max_words: int, skipped: list[Skipped]
+) -> Iterator[Pending]:
+    """Each document split into passages when it is asked for; an empty one is added to
+    ``skipped`` instead."""
+    for doc, content_hash in fresh:
+        passages = split_document(doc, max_words)
+        if passages:
+            yield Pending(doc, content_hash, passages)
+        else:
+            skipped.append(Skipped(doc.doc_id, "empty document"))
+
+
+def new_documents(
+    documents: Iterable[Document], stored: Callable[[str], bool], max_words: int
+) -> tuple[list[Pending], list[Skipped]]:
+    """``unstored`` and ``split_each`` at once: the documents to store, split, and those
+    skipped with the reason."""
+    fresh, skipped = unstored(documents, stored)
+    return list(split_each(fresh, max_words, skipped)), skipped
+
+
+def expected_passages(doc: Document, max_words: int) -> int:
+    """About how many passages ``doc`` splits into, without splitting it (0 when blank)."""
+    return -(-len(doc.text.split()) // max_words)
 
 
 def split_document(doc: Document, max_words: int) -> list[Passage]:
