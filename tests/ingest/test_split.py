@@ -60,11 +60,17 @@ def test_code_lines_are_not_headings() -> None:
         "J. R. Tolkien wrote it in the U.S. Army days.",
         "Steps: 1. Install it. 2. Run it.",
         "He said no. then left.",
+        "He said no. élan followed.",
+        "Results held in cells. 4. In summary it works.",
     ],
 )
 def test_sentence_splitter_keeps_abbreviations_and_numbers(text: str) -> None:
     expected = {
         "Steps: 1. Install it. 2. Run it.": ["Steps: 1. Install it.", "2. Run it."],
+        "Results held in cells. 4. In summary it works.": [
+            "Results held in cells.",
+            "4. In summary it works.",
+        ],
     }
     assert split_sentences(text) == expected.get(text, [text])
 

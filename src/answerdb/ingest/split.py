@@ -17,7 +17,8 @@ from answerdb.types import Document
 
 _HEADING = re.compile(r"^#{1,6}[ \t]+(\S.*?)[ \t]*$")
 # A candidate boundary: end punctuation, closing quotes or brackets, then white space.
-_BOUNDARY = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*\s+")
+# Never one followed by an ASCII lower-case letter or by nothing: those end no sentence.
+_BOUNDARY = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*\s+(?=[^a-z\s])")
 _ABBREVIATIONS = frozenset(
     [
         "e.g.", "i.e.", "cf.", "vs.", "dr.", "mr.", "mrs.", "ms.", "prof.", "sr.", "jr.", "st.",
@@ -60,25 +61,30 @@ def split_sentences(text: str) -> list[str]:
 
 
 def _line_sentences(line: str) -> list[str]:
+    """The sentences of one whitespace-normalised line (single spaces, no ends)."""
     sentences: list[str] = []
     start = 0
     for match in _BOUNDARY.finditer(line):
-        if _ends_sentence(line, start, match):
-            sentences.append(line[start : match.end()].strip())
-            start = match.end()
-    if line[start:].strip():
-        sentences.append(line[start:].strip())
+        end = match.end()
+        if _ends_sentence(line, start, match.start(), end):
+            sentences.append(line[start:end].rstrip())
+            start = end
+    if start < len(line):
+        sentences.append(line[start:])
     return sentences
 
 
-def _ends_sentence(line: str, start: int, match: re.Match[str]) -> bool:
-    following = line[match.end() : match.end() + 1]
-    if not following or following.islower():
+def _ends_sentence(line: str, start: int, punct: int, end: int) -> bool:
+    """Whether the boundary candidate ``line[punct:end]`` ends the sentence begun at ``start``
+    (the pattern already passed over those followed by an ASCII lower-case letter)."""
+    if line[end].islower():
         return False
-    if "." not in match.group() or "?" in match.group() or "!" in match.group():
+    mark = line[punct]
+    if mark != "." or "?" in line[punct:end] or "!" in line[punct:end]:
         return True
-    # Only the last word is wanted: rsplit leaves the rest of the sentence uncut.
-    word = line[start : match.end()].rsplit(None, 1)[-1].strip("()[]\"'\u201c\u201d\u2018\u2019")
+    # The last word, found without copying the sentence: the line has single spaces.
+    word = line[max(line.rfind(" ", start, punct) + 1, start) : end].rstrip()
+    word = word.strip("()[]\"'\u201c\u201d\u2018\u2019")
     return word.lower() not in _ABBREVIATIONS and not _NO_END.match(word)
 
 
@@ -97,7 +103,7 @@ class _Section:
         # Words in ``current``, kept as it grows: counting them again per piece is quadratic.
         count = 0
         for piece in pieces:
-            size = len(piece.split())
+            size = _count(piece)
             if current and count + size > max_words:
                 yield _render(head, current)
                 head = []
@@ -124,8 +130,15 @@ def _sections(text: str) -> Iterator[_Section]:
 
 
 def _cut(sentence: str, max_words: int) -> list[str]:
-    words = sentence.split()
+    if _count(sentence) <= max_words:
+        return [sentence]
+    words = sentence.split(" ")
     return [" ".join(words[i : i + max_words]) for i in range(0, len(words), max_words)]
+
+
+def _count(sentence: str) -> int:
+    # Sentences are cut from whitespace-normalised lines: words are single-space separated.
+    return sentence.count(" ") + 1
 
 
 def _overlap(previous: list[str], count: int, room: int) -> list[str]:
@@ -137,7 +150,7 @@ def _overlap(previous: list[str], count: int, room: int) -> list[str]:
 
 
 def _words(sentences: list[str]) -> int:
-    return sum(len(s.split()) for s in sentences)
+    return sum(_count(s) for s in sentences)
 
 
 def _render(headings: list[str], sentences: list[str]) -> str:
