@@ -8,16 +8,27 @@ answer = db.ask("How do I ...?")
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from answerdb.db import AnswerDB
-from answerdb.embed import DEFAULT_MODEL
 from answerdb.errors import AnswerDBError, InputError, LockedError, ModelMismatchError, StoreError
-from answerdb.retrieve.hybrid import FusionSettings
-from answerdb.retrieve.rerank import Reranker
-from answerdb.store.ann import IndexSettings
-from answerdb.store.uri import open_store
 from answerdb.types import Answer, Citation, Document, Hit, IngestReport, Related, Skipped
+
+if TYPE_CHECKING:
+    from answerdb.db import AnswerDB
+    from answerdb.retrieve.hybrid import FusionSettings
+    from answerdb.retrieve.rerank import Reranker
+    from answerdb.store.ann import IndexSettings
+
+# Imported on first use: a process that needs one module (the embedding child, the CLI's
+# --help) does not pay for the whole package.
+_LAZY = {
+    "AnswerDB": "answerdb.db",
+    "FusionSettings": "answerdb.retrieve.hybrid",
+    "Reranker": "answerdb.retrieve.rerank",
+    "IndexSettings": "answerdb.store.ann",
+}
 
 __version__ = "0.1.0"
 
@@ -45,6 +56,10 @@ def open(
     knowledge base was built with another model. ``reranker`` enables the ``*+rerank`` search
     modes (none ships built in: see answerdb.retrieve.rerank).
     """
+    from answerdb.db import AnswerDB
+    from answerdb.embed import DEFAULT_MODEL
+    from answerdb.store.uri import open_store
+
     store = open_store(path, dtype=dtype, readonly=readonly, index=index)
     try:
         name = model or store.model().get("model") or DEFAULT_MODEL
@@ -73,3 +88,12 @@ __all__ = [
     "StoreError",
     "open",
 ]
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'answerdb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
