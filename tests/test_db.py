@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,18 +112,36 @@ def test_series_come_from_front_matter(demo_db: AnswerDB) -> None:
     assert all(len(g.articles) >= 10 for g in groups)
 
 
-def test_a_large_ingest_builds_the_graph_once_at_its_end(
+def test_a_large_ingest_grows_the_graph_while_it_waits_and_saves_it_at_its_end(
     tmp_path: Path, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("answerdb.db.BULK_PASSAGES", 10)
     monkeypatch.setattr("answerdb.db.BATCH_PASSAGES", 4)
-    added: list[int] = []
-    add = AnnIndex.catch_up
+    monkeypatch.setattr("answerdb.store.embedded.GROW_ROWS", 3)
+    embed = hash_embedder.embed
+
+    def slow(texts: Sequence[str], progress: Any = None) -> Any:
+        time.sleep(0.05)  # a model slower than the writes: the writer waits for vectors
+        return embed(texts)
+
+    monkeypatch.setattr(hash_embedder, "embed", slow)
+    waits: list[int] = []  # rows the graph took in the ingest's waits
+    others: list[int] = []  # and otherwise
+    grow, catch_up = AnnIndex.grow, AnnIndex.catch_up
+    in_waits = [False]
+
+    def growing(index: AnnIndex, committed: int, rows: int) -> bool:
+        in_waits[0] = True
+        try:
+            return grow(index, committed, rows)
+        finally:
+            in_waits[0] = False
 
     def counting(index: AnnIndex, committed: int, batch: int = 65536) -> None:
-        added.append(committed - index.rows)
-        add(index, committed, batch)
+        (waits if in_waits[0] else others).append(committed - index.rows)
+        catch_up(index, committed, batch)
 
+    monkeypatch.setattr(AnnIndex, "grow", growing)
     monkeypatch.setattr(AnnIndex, "catch_up", counting)
     with small_db(tmp_path / "kb", hash_embedder) as db:
         docs = [
@@ -128,5 +149,6 @@ def test_a_large_ingest_builds_the_graph_once_at_its_end(
         ]
         db.add(docs)
         assert (tmp_path / "kb" / "index-g0.faiss").exists()  # saved when the bulk ended
-        assert [n for n in added if n] == [30]  # one graph update, not one per batch
+        assert 0 < sum(waits) < 30 and max(waits) <= 3
+        assert [n for n in others if n] == [30 - sum(waits)]  # the rest at the end, at once
         assert db.search("Word7 is number 7.", k=1, mode="dense")[0].doc_id == "d7"

@@ -141,17 +141,15 @@ class AnswerDB:
         expected = {id(doc): expected_passages(doc, MAX_PASSAGE_WORDS) for doc, _ in fresh}
         left = sum(expected.values())
         done = 0
-        with self._embedding_process([doc for doc, _ in fresh]) as child:
+        processes = self._embedding_process([doc for doc, _ in fresh])
+        with processes as child, self._bulk(left) as grow:
             # The model is checked against the recorded one once, here, on this thread.
             embed = child.embed if child else self.embedder.embed
-            # A large ingest adds to the graph once, at the end: cheaper than batch by batch.
-            bulk: AbstractContextManager[None] = nullcontext()
-            if isinstance(self.store, EmbeddedStore) and left >= BULK_PASSAGES:
-                bulk = self.store.bulk()
             pending = split_each(fresh, MAX_PASSAGE_WORDS, report.skipped)
-            # The next batch is embedded on a worker thread while this one is written here.
-            stream = embed_batches(batches(pending, BATCH_PASSAGES), embed)
-            with bulk, closing(stream):
+            # The next batch is embedded on a worker thread while this one is written here;
+            # waiting for it, this thread grows the graph.
+            stream = embed_batches(batches(pending, BATCH_PASSAGES), embed, idle=grow)
+            with closing(stream):
                 for batch, vectors in stream:
                     done += self._store_batch(batch, vectors, report)
                     left -= sum(expected[id(item.doc)] for item in batch)
@@ -159,6 +157,13 @@ class AnswerDB:
                         progress(done, done + max(left, 0))
         if progress and left > 0:  # fewer passages than estimated: the total is now exact
             progress(done, done)
+
+    def _bulk(self, passages: int) -> AbstractContextManager[Callable[[], bool] | None]:
+        """A large ingest into an embedded store finishes the graph once, at the end (cheaper
+        than batch by batch); it yields the store's ``grow`` for the ingest's waits."""
+        if isinstance(self.store, EmbeddedStore) and passages >= BULK_PASSAGES:
+            return self.store.bulk()
+        return nullcontext()
 
     @contextmanager
     def _embedding_process(self, documents: list[Document]) -> Iterator[ProcessEmbedder | None]:

@@ -108,6 +108,40 @@ def test_work_ahead_stops_submitting_when_the_caller_stops() -> None:
     assert len(done) <= 4
 
 
+def test_work_ahead_calls_idle_while_the_callers_next_item_is_not_ready() -> None:
+    release = threading.Event()
+    idle_threads: set[str] = set()
+
+    def idle() -> bool:
+        idle_threads.add(threading.current_thread().name)
+        release.set()  # the work can only finish once the caller has waited
+        return True
+
+    def work(n: int) -> int:
+        assert release.wait(WAIT)
+        return n
+
+    assert list(work_ahead(range(3), work, idle=idle)) == [(0, 0), (1, 1), (2, 2)]
+    assert idle_threads == {threading.current_thread().name}
+
+
+def test_work_ahead_stops_calling_idle_when_it_has_nothing_to_do() -> None:
+    calls: list[int] = []
+    release = threading.Event()
+
+    def idle() -> bool:
+        calls.append(1)
+        return False
+
+    def work(n: int) -> int:
+        assert release.wait(WAIT)
+        return n
+
+    threading.Timer(0.2, release.set).start()
+    assert list(work_ahead(range(1), work, idle=idle)) == [(0, 0)]
+    assert calls == [1]  # then it waited without calling again
+
+
 # -- batches and new documents ----------------------------------------------------------------
 def test_batches_hold_whole_documents_in_order() -> None:
     pending, _ = new_documents(docs(10), lambda h: False, max_words=180)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from answerdb.errors import LockedError
+from answerdb.store.check import check_store
 from answerdb.store.embedded import EmbeddedStore
 from answerdb.store.lock import WriterLock
 from answerdb.types import Document, Passage
@@ -112,3 +113,22 @@ def test_second_writer_gets_a_clear_locked_error(
     other = EmbeddedStore(store.path, lock_timeout=0.2)
     with WriterLock(store.path / "writer.lock", 1.0), pytest.raises(LockedError, match="locked"):
         add(other, hash_embedder, ["cv"])
+
+
+def test_a_bulk_load_follows_a_compaction_made_between_its_batches(
+    store: EmbeddedStore, hash_embedder: HashEmbedder, tmp_path: Path
+) -> None:
+    add(store, hash_embedder, ["cv", "rag"])
+    with store.bulk():
+        other = EmbeddedStore(tmp_path / "kb")
+        other.delete(["cv"])
+        other.compact()  # rows renumbered, in new files
+        other.close()
+        add(store, hash_embedder, ["hnsw"])
+    query = hash_embedder.embed_query("layered graph index nearest neighbour")
+    assert [h.doc_id for h in store.vector_search(query, 3)] == ["hnsw", "rag"]
+    store.close()
+    reopened = EmbeddedStore(tmp_path / "kb")
+    assert check_store(reopened).ok
+    assert reopened.stats()["vector_rows"] == 2
+    reopened.close()

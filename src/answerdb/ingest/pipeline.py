@@ -115,10 +115,15 @@ def batches(pending: Iterable[Pending], size: int) -> Iterator[list[Pending]]:
 
 
 def work_ahead(
-    items: Iterable[T], work: Callable[[T], R], depth: int = EMBED_AHEAD
+    items: Iterable[T],
+    work: Callable[[T], R],
+    depth: int = EMBED_AHEAD,
+    idle: Callable[[], bool] | None = None,
 ) -> Generator[tuple[T, R], None, None]:
     """``(item, work(item))`` in the order of ``items``, ``work`` running on one worker thread
-    up to ``depth`` items ahead of the caller.
+    up to ``depth`` items ahead of the caller. While the caller's next item is not ready,
+    ``idle()`` is called (on the caller's thread) as long as it returns True: a short piece of
+    other work each time.
 
     An exception raised by ``work`` is raised here, in the caller's thread, when its item's
     turn comes: every item before it has been yielded, none after it will be. When the caller
@@ -131,23 +136,27 @@ def work_ahead(
         for item in items:
             queue.append((item, pool.submit(work, item)))
             if len(queue) > depth:
-                yield _next_done(queue)
+                yield _next_done(queue, idle)
         while queue:
-            yield _next_done(queue)
+            yield _next_done(queue, idle)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _next_done(queue: deque[tuple[T, Future[R]]]) -> tuple[T, R]:
+def _next_done(queue: deque[tuple[T, Future[R]]], idle: Callable[[], bool] | None) -> tuple[T, R]:
     item, future = queue.popleft()
+    while idle is not None and not future.done() and idle():
+        pass
     return item, future.result()
 
 
 def embed_batches(
-    batched: Iterable[list[Pending]], embed: Callable[[list[str]], Vectors]
+    batched: Iterable[list[Pending]],
+    embed: Callable[[list[str]], Vectors],
+    idle: Callable[[], bool] | None = None,
 ) -> Generator[tuple[list[Pending], Vectors], None, None]:
     """Each batch with its passages' vectors, embedded one step ahead (see ``work_ahead``)."""
-    return work_ahead(batched, lambda batch: embed(batch_texts(batch)))
+    return work_ahead(batched, lambda batch: embed(batch_texts(batch)), idle=idle)
 
 
 def _with_heading(heading: str, text: str) -> str:

@@ -97,6 +97,20 @@ class AnnIndex:
             codes = np.asarray(self.vectors.rows(committed)[start:stop])
             self.index.add(self.vectors.graph_values(codes))
 
+    def grow(self, committed: int, rows: int) -> bool:
+        """Add up to ``rows`` of the stored rows the graph lacks, on this thread alone (work
+        fitted into a writer's waits, beside a busy model); False when it lacks none."""
+        stop = min(committed, self.rows + rows)
+        if stop <= self.rows:
+            return False
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)  # OpenMP's setting is per thread: others keep theirs
+        try:
+            self.catch_up(stop)
+        finally:
+            faiss.omp_set_num_threads(threads)
+        return True
+
     def search(
         self,
         query: Matrix,

@@ -33,6 +33,8 @@ READ_RETRIES = 5
 OVERSAMPLE = 2
 # A filter leaves fewer usable neighbours per hop; the graph search widens up to this.
 MAX_FILTERED_EF = 2048
+# Rows the graph takes per grow() call in a bulk load: a few milliseconds of work.
+GROW_ROWS = 64
 T = TypeVar("T")
 
 
@@ -61,6 +63,7 @@ class EmbeddedStore(Store):
         self._index = self._settle_index(index)
         # Inside bulk(): rows are stored but the graph waits until the bulk load ends.
         self._deferred = False
+        self._written = 0  # rows committed by this store's last add
         self._seen_version = -1
         self._committed = 0  # rows committed as of the version seen
         self._live: npt.NDArray[np.uint8] | None = None
@@ -173,6 +176,7 @@ class EmbeddedStore(Store):
                 if fitted:
                     self.catalog.set_meta("int8_scale", self.vectors.scale)
                 self.catalog.bump_version()
+        self._written = start + len(passages)  # committed: the graph may take these rows
         self._refresh()
 
     def delete(self, doc_ids: list[str]) -> int:
@@ -230,15 +234,17 @@ class EmbeddedStore(Store):
             stale.unlink(missing_ok=True)
 
     @contextmanager
-    def bulk(self) -> Iterator[None]:
-        """Store many batches, then build the graph once (faster than catching up per batch).
+    def bulk(self) -> Iterator[Callable[[], bool]]:
+        """Store many batches, then finish and save the graph once: cheaper than catching it
+        up after each batch. Yields ``grow()``, which adds a few stored rows to the graph on
+        the caller's thread (for its waits; False when the graph holds every row written).
 
         Each batch still commits whole; another process that searches meanwhile catches its
         own graph up, as after any write.
         """
         self._deferred = True
         try:
-            yield
+            yield lambda: self.ann.grow(self._written, GROW_ROWS)
         finally:
             self._deferred = False
         with self._lock():
@@ -257,6 +263,11 @@ class EmbeddedStore(Store):
     def _refresh(self) -> None:
         """Follow what other processes committed: new rows, deletes, a new generation."""
         if self._deferred:
+            # The graph waits for the bulk load's end, but not a compaction by another
+            # process: its new files renumber the rows that the next batch appends to.
+            if int(self.catalog.meta("generation", "0") or 0) != self._generation:
+                self._load_generation()
+                self._written = 0
             return
         with self.catalog.snapshot():  # rows, live rows and generation from one commit
             version = self.catalog.version()

@@ -81,7 +81,7 @@ def import_vectors(
     _settle_model(store, file, dim, model)
     checked = time.perf_counter()
     count = 0
-    bulk: AbstractContextManager[None] = nullcontext()
+    bulk: AbstractContextManager[object] = nullcontext()
     if isinstance(store, EmbeddedStore):  # it builds its graph once, at the end
         bulk = store.bulk()
     with bulk:
