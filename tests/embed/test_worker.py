@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import select
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,8 +24,41 @@ TEXTS = ["How do I reverse a list in Python?", "Tomatoes need full sun.", "HNSW 
 @pytest.fixture
 def child(static_model: Embedder) -> Iterator[ProcessEmbedder]:
     embedder = ProcessEmbedder(static_model)
+    wait_loaded(embedder)
     yield embedder
     embedder.close()
+
+
+def wait_loaded(embedder: ProcessEmbedder, timeout: float = 30.0) -> None:
+    """Until the child has loaded its model, texts are embedded in this process."""
+    deadline = time.monotonic() + timeout
+    while embedder._child is not None and not embedder._loaded(embedder._child):
+        assert time.monotonic() < deadline, "the child did not load the model"
+        time.sleep(0.01)
+
+
+def test_texts_go_to_the_child_once_it_has_loaded_the_model(
+    static_model: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[int] = []
+    remote = ProcessEmbedder._remote
+
+    def counted(self: ProcessEmbedder, child: Any, texts: list[str]) -> Any:
+        asked.append(len(texts))
+        return remote(self, child, texts)
+
+    monkeypatch.setattr(ProcessEmbedder, "_remote", counted)
+    embedder = ProcessEmbedder(static_model)
+    try:
+        with monkeypatch.context() as still_loading:
+            still_loading.setattr(select, "select", lambda *args: ([], [], []))
+            assert np.array_equal(embedder.embed(TEXTS), static_model.embed(TEXTS))
+        assert asked == []  # embedded here while the child loads
+        wait_loaded(embedder)
+        assert np.array_equal(embedder.embed(TEXTS), static_model.embed(TEXTS))
+        assert asked == [3]
+    finally:
+        embedder.close()
 
 
 def test_the_child_gives_the_models_own_vectors(
@@ -68,6 +104,7 @@ def test_a_child_that_cannot_start_leaves_the_model_to_this_process(
 
 def test_close_lets_the_child_exit(static_model: Embedder) -> None:
     embedder = ProcessEmbedder(static_model)
+    wait_loaded(embedder)
     process = embedder._child
     embedder.embed(TEXTS)
     embedder.close()

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import pickle
+import select
 import signal
 import struct
 import subprocess
@@ -28,6 +29,8 @@ from answerdb.errors import AnswerDBError
 _LENGTH = struct.Struct("<Q")
 # How long close() waits for the child to finish its last batch and exit.
 EXIT_WAIT_S = 30.0
+# The child's first message: the model is loaded.
+READY = "ready"
 log = logging.getLogger(__name__)
 
 
@@ -74,10 +77,14 @@ class ProcessEmbedder:
             self._call(child, embedder)
         except (OSError, AnswerDBError) as exc:
             self._give_up(exc)
+        self._ready = False  # the child said it has loaded the model
 
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> Vectors:
-        """Raises what the model raised (in the child or here)."""
+        """Raises what the model raised (in the child or here). Until the child has loaded
+        the model, texts are embedded here: that wait would leave this core idle."""
         child = self._child  # None once the child is gone (or closed)
+        if child and not (self._ready or self._loaded(child)):
+            child = None
         reply = self._remote(child, list(texts)) if child else self._local.embed(texts)
         if isinstance(reply, BaseException):
             raise reply
@@ -89,6 +96,17 @@ class ProcessEmbedder:
     def embed_query(self, text: str) -> Vectors:
         vector: Vectors = self.embed([text])[0]
         return vector
+
+    def _loaded(self, child: subprocess.Popen[bytes]) -> bool:
+        """Whether the child's ready message has come (read here, without waiting)."""
+        assert child.stdout is not None
+        with self._turn:
+            try:
+                if not self._ready and select.select([child.stdout], [], [], 0)[0]:
+                    self._ready = receive(child.stdout) == READY
+            except (OSError, EOFError):  # a pipe select cannot watch, or a child that died:
+                self._ready = True  # the next call waits for it, or gives up on it
+        return self._ready
 
     def _remote(self, child: subprocess.Popen[bytes], texts: list[str]) -> Any:
         try:
@@ -134,6 +152,7 @@ class ProcessEmbedder:
 def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
     """The child's loop: an embedder first, then lists of texts until the input closes."""
     embedder: Embedder = receive(requests)
+    send(replies, READY)
     while True:
         try:
             texts = receive(requests)
