@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, closing, contextmanager, nullcontext, suppress
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -14,7 +14,7 @@ from answerdb.answer.compose import compose
 from answerdb.answer.generate import LLMConfig
 from answerdb.answer.related import related
 from answerdb.answer.series import Series, learn_series
-from answerdb.embed import Embedder, Vectors, load_embedder
+from answerdb.embed import Embedder, Vectors, holds_gil, load_embedder
 from answerdb.embed.worker import ProcessEmbedder
 from answerdb.errors import InputError, ModelMismatchError
 from answerdb.ingest import iter_sources, read_path
@@ -115,25 +115,33 @@ class AnswerDB:
         are skipped. Raises InputError for a path that does not exist.
         """
         report = IngestReport()
-        documents: list[Document] = []
-        for file, base in iter_sources(paths):
-            try:
-                documents.extend(read_path(file, base))
-            except InputError as exc:
-                if on_error == "raise":
-                    raise
-                report.skipped.append(Skipped(str(file), str(exc)))
-        self._add(documents, report, progress)
+        sources = list(iter_sources(paths))
+        # A child process that embeds (if the model needs one) starts loading before the reading.
+        with self._embedding_process(_file_bytes(file for file, _ in sources)) as child:
+            documents: list[Document] = []
+            for file, base in sources:
+                try:
+                    documents.extend(read_path(file, base))
+                except InputError as exc:
+                    if on_error == "raise":
+                        raise
+                    report.skipped.append(Skipped(str(file), str(exc)))
+            self._add(documents, report, progress, child)
         return report
 
     def add(self, documents: Sequence[Document], progress: Progress | None = None) -> IngestReport:
         """Store documents made in code (same batching and de-duplication as ``ingest``)."""
         report = IngestReport()
-        self._add(list(documents), report, progress)
+        with self._embedding_process(sum(len(doc.text) for doc in documents)) as child:
+            self._add(list(documents), report, progress, child)
         return report
 
     def _add(
-        self, documents: list[Document], report: IngestReport, progress: Progress | None
+        self,
+        documents: list[Document],
+        report: IngestReport,
+        progress: Progress | None,
+        child: ProcessEmbedder | None,
     ) -> None:
         fresh, skipped = unstored(documents, self.store.has_hash)
         report.skipped.extend(skipped)
@@ -144,8 +152,7 @@ class AnswerDB:
         expected = {id(doc): expected_passages(doc, MAX_PASSAGE_WORDS) for doc, _ in fresh}
         left = sum(expected.values())
         done = 0
-        processes = self._embedding_process([doc for doc, _ in fresh])
-        with processes as child, self._bulk(left) as grow:
+        with self._bulk(left) as grow:
             # The model is checked against the recorded one once, here, on this thread.
             embed = child.embed if child else self.embedder.embed
             pending = split_each(fresh, MAX_PASSAGE_WORDS, report.skipped)
@@ -170,14 +177,12 @@ class AnswerDB:
         return nullcontext()
 
     @contextmanager
-    def _embedding_process(self, documents: list[Document]) -> Iterator[ProcessEmbedder | None]:
-        """For much text and a model that holds the GIL, a child process that embeds while
-        this one splits and writes."""
-        if sum(len(doc.text) for doc in documents) < PROCESS_CHARS:
-            yield None
-            return
-        embedder = self.embedder
-        child = ProcessEmbedder(embedder) if getattr(embedder, "holds_gil", False) else None
+    def _embedding_process(self, size: int) -> Iterator[ProcessEmbedder | None]:
+        """For much text (``size``: characters, or bytes of files) and a model that holds the
+        GIL, a child process that embeds while this one splits and writes."""
+        loaded = self._embedder
+        python = getattr(loaded, "holds_gil", False) if loaded else holds_gil(self.model_name)
+        child = ProcessEmbedder(self.embedder) if python and size >= PROCESS_CHARS else None
         try:
             yield child
         finally:
@@ -345,3 +350,12 @@ def _check_text(what: str, text: str) -> None:
         raise InputError(f"{what} is not valid Unicode text (at character {exc.start})") from None
     if "\x00" in text:
         raise InputError(f"{what} holds a NUL character")
+
+
+def _file_bytes(files: Iterable[Path]) -> int:
+    """The files' total size (one that cannot be read counts 0: reading it will say why)."""
+    total = 0
+    for file in files:
+        with suppress(OSError):
+            total += file.stat().st_size
+    return total

@@ -134,3 +134,31 @@ def test_a_large_ingest_with_the_static_model_embeds_in_a_child(
     assert len(started) == 1 and started[0]._child is None  # closed
     assert started[0].process is not None and started[0].process.returncode == 0
     assert np.array_equal(vectors[1], vectors[10**9])
+
+
+def test_ingest_starts_the_child_before_it_reads_the_files(
+    tmp_path: Path, static_model: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+
+    class Noted(ProcessEmbedder):
+        def __init__(self, embedder: Embedder) -> None:
+            events.append("child")
+            super().__init__(embedder)
+
+    read = answerdb.db.read_path
+
+    def noted_read(file: Path, base: Path) -> list[Document]:
+        events.append("read")
+        return read(file, base)
+
+    monkeypatch.setattr(answerdb.db, "ProcessEmbedder", Noted)
+    monkeypatch.setattr(answerdb.db, "read_path", noted_read)
+    monkeypatch.setattr(answerdb.db, "PROCESS_CHARS", 10)  # bytes of files, here
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i, text in enumerate(TEXTS):
+        (docs / f"{i}.txt").write_text(text + "\n", encoding="utf-8")
+    with answerdb.open(tmp_path / "kb", model=STATIC_MODEL) as db:
+        assert db.ingest([docs]).passages == 3
+    assert events == ["child", "read", "read", "read"]

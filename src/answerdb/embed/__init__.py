@@ -26,4 +26,22 @@ def load_embedder(name: str = DEFAULT_MODEL, threads: int | None = None) -> Embe
     raise InputError(f"unknown embedding model {name!r}; available: {', '.join(MODELS)}")
 
 
-__all__ = ["DEFAULT_MODEL", "MODELS", "STATIC_MODEL", "Embedder", "Vectors", "load_embedder"]
+def holds_gil(name: str) -> bool:
+    """Whether the named model embeds in Python code that holds the GIL (its class says so;
+    nothing is loaded)."""
+    if name == STATIC_MODEL:
+        from answerdb.embed.static import StaticEmbedder
+
+        return StaticEmbedder.holds_gil
+    return False
+
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "MODELS",
+    "STATIC_MODEL",
+    "Embedder",
+    "Vectors",
+    "holds_gil",
+    "load_embedder",
+]
