@@ -2,8 +2,11 @@
 
     python bench/ingest.py                       # 600 SciFact documents, MiniLM, 3 rounds
     python bench/ingest.py --model minilm-static-256 --docs 5183 --batched
+    python bench/ingest.py --model minilm-static-256 --docs 13857 \
+        --corpus ../shared/data/beir/scifact --corpus ../shared/data/beir/arguana
 
-The corpus is a deterministic subset of a BEIR ``corpus.jsonl`` (evenly spaced records),
+The corpus is a deterministic subset of one or more BEIR ``corpus.jsonl`` files (their records
+one after another, then evenly spaced ones picked),
 written to a temporary folder as JSONL files. Each round measures, after a warm-up, (a) the
 bare model embedding exactly the texts ingest would embed (same reader, de-duplication,
 splitting and heading context) in one call (and, with --batched, in ingest-sized calls),
@@ -45,9 +48,11 @@ WARM_UP_PASSAGES = 64
 KEYS = ("passages_per_s", "cores_busy", "passages_per_cpu_s")
 
 
-def write_corpus(corpus: Path, docs: int, files: int, folder: Path) -> int:
-    """Write ``docs`` evenly spaced records of ``corpus`` as ``files`` JSONL files."""
-    lines = [line for line in corpus.read_text(encoding="utf-8").splitlines() if line.strip()]
+def write_corpus(corpora: Sequence[Path], docs: int, files: int, folder: Path) -> int:
+    """Write ``docs`` evenly spaced records of the ``corpora`` files (one after another) as
+    ``files`` JSONL files."""
+    text = "\n".join(corpus.read_text(encoding="utf-8") for corpus in corpora)
+    lines = [line for line in text.splitlines() if line.strip()]
     picked = [lines[i * len(lines) // docs] for i in range(min(docs, len(lines)))]
     folder.mkdir(parents=True)
     per_file = -(-len(picked) // files)
@@ -143,7 +148,8 @@ def measure_round(
 
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     folder = work / "corpus"
-    docs = write_corpus(Path(args.corpus) / "corpus.jsonl", args.docs, args.files, folder)
+    corpora = [Path(c) / "corpus.jsonl" for c in args.corpus or [CORPUS]]
+    docs = write_corpus(corpora, args.docs, args.files, folder)
     start = time.perf_counter()
     texts = ingest_texts(folder)
     prepare_s = time.perf_counter() - start
@@ -174,7 +180,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         for side in rounds[0]
     }
     return {
-        "corpus": str(args.corpus),
+        "corpus": [str(c.parent) for c in corpora],
         "documents": docs,
         "files": args.files,
         "passages": len(texts),
@@ -231,7 +237,12 @@ def table(report: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--corpus", default=str(CORPUS), help="a BEIR folder with corpus.jsonl")
+    parser.add_argument(
+        "--corpus",
+        action="append",
+        help="a BEIR folder with corpus.jsonl (again for more, taken one after another;"
+        " default: SciFact)",
+    )
     parser.add_argument("--docs", type=int, default=600, help="documents in the subset")
     parser.add_argument("--files", type=int, default=6, help="JSONL files to spread them over")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of both sides (median)")
