@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from answerdb.errors import InputError, StoreError
 from answerdb.store.vectors import Matrix, VectorFile
+from answerdb.store.walk import GraphWalk
 
 # faiss's bundled stubs describe its SWIG layer, not the numpy-friendly API used here.
 faiss: Any = _faiss
@@ -65,6 +66,7 @@ class AnnIndex:
         self._storage: Any = None
         self._pages: np.ndarray | None = None
         self._params: dict[int, Any] = {}
+        self._walker: GraphWalk | None = None
 
     @property
     def rows(self) -> int:
@@ -120,6 +122,10 @@ class AnnIndex:
     ) -> npt.NDArray[np.int64]:
         """Candidate rows for ``query``; ``allowed`` is a little-endian bitmap of usable rows."""
         ef_search = max(ef or self.settings.ef_search, k)
+        walk = self._walk()
+        if walk is not None:
+            codes = np.rint(self.vectors.graph_query(query[None, :])[0])
+            return walk.search(np.clip(codes, 0, 255).astype(np.uint8), k, ef_search, allowed)
         selector = None if allowed is None else faiss.IDSelectorBitmap(allowed)
         if selector is None:
             params = self._params.get(ef_search) or self._cached_params(ef_search)
@@ -135,6 +141,16 @@ class AnnIndex:
         self.index.search_c(1, ptr(point), k, ptr(distances), ptr(ids), params)
         found: npt.NDArray[np.int64] = ids[0]
         return found[found >= 0]
+
+    def _walk(self) -> GraphWalk | None:
+        """The compiled walk, for a graph over the vector file's own 8-bit codes (re-made when
+        the graph has grown: faiss may have moved its arrays)."""
+        if not (GraphWalk.available() and self.vectors.dtype == "int8" and self.vectors.offset):
+            return None
+        if self._walker is None or self._walker.rows != self.rows:
+            codes = np.asarray(self.vectors.rows(self.rows))
+            self._walker = GraphWalk(self.index.hnsw, codes, faiss) if self.rows else None
+        return self._walker
 
     def _cached_params(self, ef_search: int) -> Any:
         params = self._params[ef_search] = faiss.SearchParametersHNSW()
@@ -179,6 +195,7 @@ class AnnIndex:
         if not self._fits(index, committed) or self.vectors.stored_rows() < index.ntotal:
             return False  # of another kind, or over a damaged vector file (check reports it)
         self.index = index
+        self._walker = None
         self._mapped_from = path
         self._attach_storage()
         self.saved_rows = self.rows
@@ -223,6 +240,7 @@ class AnnIndex:
         except RuntimeError:  # replaced or removed meanwhile: rebuild from the vector file
             index = None
         self._mapped_from = None
+        self._walker = None
         if index is None or not self._fits(index, committed):
             self.index = self._new_index()
             return

@@ -1,0 +1,15 @@
+"""The one compiled part: the graph walk over 8-bit codes (store/_walk.c). Optional: where it
+cannot be built, answerdb searches through faiss instead (same results, slower)."""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        Extension(
+            "answerdb.store._walk",
+            sources=["src/answerdb/store/_walk.c"],
+            extra_compile_args=["-O3"],
+            optional=True,
+        )
+    ]
+)

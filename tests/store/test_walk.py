@@ -1,0 +1,93 @@
+"""The compiled graph walk: the candidates faiss's own search finds, filters kept, growth
+followed, and faiss's search when the walk is not there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from answerdb.store import walk
+from answerdb.store.ann import AnnIndex
+from answerdb.store.rowsets import bitmap
+from answerdb.store.vectors import VectorFile
+
+pytestmark = pytest.mark.skipif(not walk.GraphWalk.available(), reason="_walk is not built")
+DIM = 48  # not a multiple of 16: the SIMD loop leaves a tail
+
+
+def clustered(n: int, seed: int = 3) -> npt.NDArray[np.float32]:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(20, DIM))
+    points = centres[rng.integers(0, 20, n)] + 0.4 * rng.normal(size=(n, DIM))
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    return points.astype(np.float32)
+
+
+def index_of(tmp_path: Path, vectors: npt.NDArray[np.float32]) -> AnnIndex:
+    file = VectorFile(tmp_path / "vectors.int8", DIM, "int8", scale=200.0)
+    file.append(vectors, at_row=0)
+    index = AnnIndex(file)
+    index.catch_up(len(vectors))
+    return index
+
+
+def faiss_search(index: AnnIndex, query: npt.NDArray[np.float32], k: int) -> set[int]:
+    available = walk.GraphWalk.available
+    try:
+        walk.GraphWalk.available = staticmethod(lambda: False)  # type: ignore[method-assign]
+        return set(index.search(query, k, None, ef=64).tolist())
+    finally:
+        walk.GraphWalk.available = available  # type: ignore[method-assign]
+
+
+def test_the_walk_finds_what_faiss_finds(tmp_path: Path) -> None:
+    vectors = clustered(3000)
+    index = index_of(tmp_path, vectors)
+    queries = clustered(50, seed=9)
+    overlap = [
+        len(set(index.search(q, 10, None, ef=64).tolist()) & faiss_search(index, q, 10)) / 10
+        for q in queries
+    ]
+    assert index._walker is not None  # the walk answered, not faiss
+    assert np.mean(overlap) >= 0.9
+    for row in (0, 1234, 2999):  # a stored vector finds itself first
+        assert index.search(vectors[row], 5, None, ef=64)[0] == row
+
+
+def test_the_walk_returns_allowed_rows_only(tmp_path: Path) -> None:
+    vectors = clustered(3000)
+    index = index_of(tmp_path, vectors)
+    allowed_rows = np.arange(0, 3000, 3, dtype=np.int64)
+    allowed = bitmap(allowed_rows, 3000)
+    for q in clustered(20, seed=11):
+        found = index.search(q, 10, allowed, ef=128)
+        assert len(found) == 10 and set(found.tolist()) <= set(allowed_rows.tolist())
+        best = allowed_rows[np.argmax(vectors[allowed_rows] @ q)]
+        assert best in found
+
+
+def test_the_walk_follows_the_graph_as_it_grows(tmp_path: Path) -> None:
+    vectors = clustered(2000)
+    index = index_of(tmp_path, vectors[:1000])
+    assert index.search(vectors[10], 1, None)[0] == 10
+    index.vectors.append(vectors[1000:], at_row=1000)
+    index.catch_up(2000)
+    assert index.search(vectors[1500], 1, None)[0] == 1500
+
+
+def test_an_empty_graph_finds_nothing(tmp_path: Path) -> None:
+    index = AnnIndex(VectorFile(tmp_path / "vectors.int8", DIM, "int8"))
+    assert len(index.search(clustered(1)[0], 5, None)) == 0
+
+
+def test_other_dtypes_search_through_faiss(tmp_path: Path) -> None:
+    vectors = clustered(500)
+    file = VectorFile(tmp_path / "vectors.float16", DIM, "float16")
+    file.append(vectors, at_row=0)
+    index = AnnIndex(file)
+    index.catch_up(500)
+    assert index.search(vectors[7], 1, None)[0] == 7
+    assert index._walker is None
