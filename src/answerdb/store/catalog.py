@@ -48,8 +48,9 @@ class Catalog:
     def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = path
         self.readonly = readonly
-        # One connection may serve several threads; a snapshot or a write holds it whole.
-        self._guard = threading.RLock()
+        # One connection may serve several threads; a snapshot or a write holds it whole (and
+        # whatever changes the graph that searches read inside one).
+        self.guard = threading.RLock()
         self.db = self._connect()
 
     def _connect(self) -> sqlite3.Connection:
@@ -90,7 +91,7 @@ class Catalog:
 
         Raises StoreError when SQLite cannot write (locked, disk full, read-only).
         """
-        with self._guard:
+        with self.guard:
             try:
                 self.db.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
@@ -109,7 +110,7 @@ class Catalog:
     @contextmanager
     def snapshot(self) -> Iterator[None]:
         """Reads inside see one committed state (invariant 3); nested use joins the outer one."""
-        with self._guard:
+        with self.guard:
             if self.db.in_transaction:
                 yield
                 return

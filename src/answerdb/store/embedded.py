@@ -244,13 +244,17 @@ class EmbeddedStore(Store):
         """
         self._deferred = True
         try:
-            yield lambda: self.ann.grow(self._written, GROW_ROWS)
+            yield self._grow
         finally:
             self._deferred = False
         with self._lock():
             self._seen_version = -1
             self._refresh()
             self._save_graph()
+
+    def _grow(self) -> bool:
+        with self.catalog.guard:  # a search on another thread walks the graph under it
+            return self.ann.grow(self._written, GROW_ROWS)
 
     def reindex(self) -> None:
         with self._lock():
