@@ -27,7 +27,7 @@ typedef struct {
 } walk_graph;
 
 typedef struct {
-    int32_t distance;
+    int32_t key;
     int32_t row;
 } walk_item;
 
@@ -74,49 +74,26 @@ static inline void prefetch(const uint8_t *p, int64_t bytes) {
 #endif
 }
 
-/* Binary heaps on distance: candidates nearest first, results farthest first. */
-static void nearest_up(walk_item *h, int64_t i) {
+/* A binary min-heap on key. Candidates are keyed by distance (nearest on top), results by
+ * distance negated (farthest on top, the one a nearer row replaces). */
+static void heap_up(walk_item *h, int64_t i) {
     walk_item x = h[i];
     while (i > 0) {
         int64_t p = (i - 1) / 2;
-        if (h[p].distance <= x.distance) break;
+        if (h[p].key <= x.key) break;
         h[i] = h[p];
         i = p;
     }
     h[i] = x;
 }
 
-static void nearest_down(walk_item *h, int64_t n, int64_t i) {
+static void heap_down(walk_item *h, int64_t n, int64_t i) {
     walk_item x = h[i];
     for (;;) {
         int64_t c = 2 * i + 1;
         if (c >= n) break;
-        if (c + 1 < n && h[c + 1].distance < h[c].distance) c++;
-        if (h[c].distance >= x.distance) break;
-        h[i] = h[c];
-        i = c;
-    }
-    h[i] = x;
-}
-
-static void farthest_up(walk_item *h, int64_t i) {
-    walk_item x = h[i];
-    while (i > 0) {
-        int64_t p = (i - 1) / 2;
-        if (h[p].distance >= x.distance) break;
-        h[i] = h[p];
-        i = p;
-    }
-    h[i] = x;
-}
-
-static void farthest_down(walk_item *h, int64_t n, int64_t i) {
-    walk_item x = h[i];
-    for (;;) {
-        int64_t c = 2 * i + 1;
-        if (c >= n) break;
-        if (c + 1 < n && h[c + 1].distance > h[c].distance) c++;
-        if (h[c].distance <= x.distance) break;
+        if (c + 1 < n && h[c + 1].key < h[c].key) c++;
+        if (h[c].key >= x.key) break;
         h[i] = h[c];
         i = c;
     }
@@ -170,15 +147,15 @@ int64_t answerdb_walk(const walk_graph *g, const uint8_t *query, int64_t ef, int
     int32_t start_distance = descend(g, query, distance, &start);
     visited[start] = tag;
     candidates[n_candidates++] = (walk_item){start_distance, start};
-    if (is_allowed(allowed, start)) results[n_results++] = (walk_item){start_distance, start};
+    if (is_allowed(allowed, start)) results[n_results++] = (walk_item){-start_distance, start};
     int64_t degree = g->cum_nb[1] - g->cum_nb[0];
     int32_t fresh[512];
     if (degree > 512) degree = 512;
     while (n_candidates > 0) {
         walk_item next = candidates[0];
         candidates[0] = candidates[--n_candidates];
-        if (n_candidates > 0) nearest_down(candidates, n_candidates, 0);
-        if (n_results >= ef && next.distance > results[0].distance) break;
+        if (n_candidates > 0) heap_down(candidates, n_candidates, 0);
+        if (n_results >= ef && next.key > -results[0].key) break;
         const int32_t *links = g->neighbors + g->offsets[next.row];
         int64_t n_fresh = 0;
         // Unseen neighbours first, their codes fetched while the ones before are scored.
@@ -192,18 +169,18 @@ int64_t answerdb_walk(const walk_graph *g, const uint8_t *query, int64_t ef, int
         for (int64_t j = 0; j < n_fresh; j++) {
             int32_t row = fresh[j];
             int32_t d = distance(g->codes + (int64_t)row * g->dim, query, g->dim);
-            if (n_results >= ef && d >= results[0].distance) continue;
+            if (n_results >= ef && d >= -results[0].key) continue;
             if (n_candidates < room) {
                 candidates[n_candidates] = (walk_item){d, row};
-                nearest_up(candidates, n_candidates++);
+                heap_up(candidates, n_candidates++);
             }
             if (!is_allowed(allowed, row)) continue;
             if (n_results < ef) {
-                results[n_results] = (walk_item){d, row};
-                farthest_up(results, n_results++);
+                results[n_results] = (walk_item){-d, row};
+                heap_up(results, n_results++);
             } else {
-                results[0] = (walk_item){d, row};
-                farthest_down(results, n_results, 0);
+                results[0] = (walk_item){-d, row};
+                heap_down(results, n_results, 0);
             }
         }
     }
@@ -212,7 +189,7 @@ int64_t answerdb_walk(const walk_graph *g, const uint8_t *query, int64_t ef, int
         walk_item top = results[0];
         results[0] = results[n - 1];
         results[n - 1] = top;
-        farthest_down(results, n - 1, 0);
+        heap_down(results, n - 1, 0);
     }
     int64_t out = n_results < k ? n_results : k;
     for (int64_t i = 0; i < out; i++) found[i] = results[i].row;
