@@ -22,6 +22,7 @@ from answerdb.store.filters import Where, where_sql
 from answerdb.store.fts import match_expression
 from answerdb.store.lock import WriterLock
 from answerdb.store.rowsets import FilterCache, Matching, bitmap
+from answerdb.store.settings import settle_dtype, settle_index
 from answerdb.store.vectors import INT8_SCALE, Matrix, VectorFile, fit_int8_scale
 from answerdb.types import Document, Hit, Passage
 
@@ -59,8 +60,8 @@ class EmbeddedStore(Store):
         elif not (path / "catalog.sqlite").exists():
             raise InputError(f"{path}: not a knowledge base (no catalog.sqlite)")
         self.catalog = Catalog(path / "catalog.sqlite", readonly=readonly)
-        self._dtype = self._settle_dtype(dtype)
-        self._index = self._settle_index(index)
+        self._dtype = settle_dtype(self.catalog, dtype)
+        self._index = settle_index(self.catalog, index)
         # Inside bulk(): rows are stored but the graph waits until the bulk load ends.
         self._deferred = False
         self._written = 0  # rows committed by this store's last add
@@ -72,30 +73,6 @@ class EmbeddedStore(Store):
         self._load_generation()
 
     # -- set-up ---------------------------------------------------------------------------
-    def _settle_dtype(self, dtype: str) -> str:
-        stored = self.catalog.meta("dtype")
-        if stored is None and not self.readonly:
-            with self.catalog.transaction():
-                self.catalog.set_meta("dtype", dtype)
-                self.catalog.set_meta("int8_codes", "offset")  # see store/vectors.py
-            return dtype
-        return stored or dtype
-
-    def _settle_index(self, given: IndexSettings | None) -> IndexSettings:
-        """Settings given are recorded (by a writer); otherwise the recorded ones apply."""
-        if given is not None:
-            if not self.readonly:
-                with self.catalog.transaction():
-                    for key, value in vars(given).items():
-                        self.catalog.set_meta(f"index_{key}", value)
-            return given
-        recorded = {
-            key: int(value)
-            for key in vars(IndexSettings())
-            if (value := self.catalog.meta(f"index_{key}")) is not None
-        }
-        return IndexSettings(**recorded)
-
     @property
     def index_settings(self) -> IndexSettings:
         """The HNSW parameters in force (recorded in the catalog)."""
