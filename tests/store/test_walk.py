@@ -3,6 +3,7 @@ followed, and faiss's search when the walk is not there."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -91,3 +92,12 @@ def test_other_dtypes_search_through_faiss(tmp_path: Path) -> None:
     index.catch_up(500)
     assert index.search(vectors[7], 1, None)[0] == 7
     assert index._walker is None
+
+
+def test_walks_on_several_threads_keep_their_own_visited_marks(tmp_path: Path) -> None:
+    index = index_of(tmp_path, clustered(3000))
+    queries = clustered(200, seed=13)
+    alone = [index.search(q, 10, None, ef=64).tolist() for q in queries]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda q: index.search(q, 10, None, ef=64).tolist(), queries))
+    assert together == alone
