@@ -123,9 +123,8 @@ class AnnIndex:
         """Candidate rows for ``query``; ``allowed`` is a little-endian bitmap of usable rows."""
         ef_search = max(ef or self.settings.ef_search, k)
         walk = self._walk()
-        if walk is not None:
-            codes = np.rint(self.vectors.graph_query(query[None, :])[0])
-            return walk.search(np.clip(codes, 0, 255).astype(np.uint8), k, ef_search, allowed)
+        if walk is not None:  # the query as the file's own codes
+            return walk.search(self.vectors.encode(query[None, :])[0], k, ef_search, allowed)
         selector = None if allowed is None else faiss.IDSelectorBitmap(allowed)
         if selector is None:
             params = self._params.get(ef_search) or self._cached_params(ef_search)
