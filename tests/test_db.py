@@ -11,15 +11,16 @@ from answerdb.db import AnswerDB
 from answerdb.embed import Embedder
 from answerdb.errors import InputError, ModelMismatchError
 from answerdb.store.ann import AnnIndex
-from answerdb.store.embedded import EmbeddedStore
+from answerdb.store.embedded import EXACT_LIMIT, EmbeddedStore
 from answerdb.types import Document
 
 from .conftest import HashEmbedder
 from .kb import CAREERS, CAREERS_QUESTION
 
 
-def small_db(path: Path, embedder: Embedder) -> AnswerDB:
-    return AnswerDB(EmbeddedStore(path), model=embedder.name, embedder=embedder)
+def small_db(path: Path, embedder: Embedder, exact_limit: int = EXACT_LIMIT) -> AnswerDB:
+    store = EmbeddedStore(path, exact_limit=exact_limit)
+    return AnswerDB(store, model=embedder.name, embedder=embedder)
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -143,7 +144,7 @@ def test_a_large_ingest_grows_the_graph_while_it_waits_and_saves_it_at_its_end(
 
     monkeypatch.setattr(AnnIndex, "grow", growing)
     monkeypatch.setattr(AnnIndex, "catch_up", counting)
-    with small_db(tmp_path / "kb", hash_embedder) as db:
+    with small_db(tmp_path / "kb", hash_embedder, exact_limit=0) as db:  # a graph from row 1
         docs = [
             Document(doc_id=f"d{i}", text=f"Word{i} is number {i}.", source="t") for i in range(30)
         ]

@@ -12,7 +12,8 @@ from answerdb.store.embedded import EmbeddedStore
 
 def open_kb(path: Path, readonly: bool = False, lock_timeout: float = 10.0) -> AnswerDB:
     embedder = WordHashEmbedder()
-    store = EmbeddedStore(path, readonly=readonly, lock_timeout=lock_timeout)
+    # exact_limit=0: a graph over every row, as in a store too big to scan (it is checked too).
+    store = EmbeddedStore(path, readonly=readonly, lock_timeout=lock_timeout, exact_limit=0)
     return AnswerDB(store, model=embedder.name, embedder=embedder)
 
 

@@ -107,6 +107,30 @@ def test_ann_path_with_filters_and_deletes(tmp_path: Path) -> None:
     assert reopened.vector_search(vectors[20], 1)[0].doc_id == "d20"
 
 
+def test_a_store_searched_exactly_builds_no_graph_until_it_outgrows_the_scan(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(90, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    def add_rows(store: EmbeddedStore, rows: range) -> None:
+        docs = [(Document(doc_id=f"d{i}", text=f"t{i}", source="x"), f"h{i}") for i in rows]
+        store.add(
+            docs, [Passage(f"d{i}", 0, f"t{i}") for i in rows], vectors[rows.start : rows.stop]
+        )
+
+    store = EmbeddedStore(tmp_path / "kb", exact_limit=50)
+    store.set_model("random", "1", 16)
+    add_rows(store, range(0, 40))
+    assert store.ann.rows == 0 and store.vector_search(vectors[7], 1)[0].doc_id == "d7"
+    assert any("searched exactly" in f.message for f in check_store(store).findings)
+    add_rows(store, range(40, 90))  # past the limit: the graph takes every row at once
+    assert store.ann.rows == 90 and store.vector_search(vectors[70], 1)[0].doc_id == "d70"
+    store.close()
+    assert EmbeddedStore(tmp_path / "kb", readonly=True, exact_limit=50).ann.rows == 90
+
+
 def test_second_writer_gets_a_clear_locked_error(
     store: EmbeddedStore, hash_embedder: HashEmbedder
 ) -> None:

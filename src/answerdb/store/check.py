@@ -21,6 +21,8 @@ from answerdb.store.embedded import EmbeddedStore
 
 # Rows of the index compared with the vector file (evenly spread): enough to catch a mix-up.
 INDEX_SAMPLE = 256
+# Why a small store has no graph, or an empty one.
+EXACTLY = "searched exactly at this size (no graph needed)"
 _GENERATION_FILE = re.compile(r"^(vectors|index)-g(\d+)\.\w+$")
 
 
@@ -193,9 +195,12 @@ def _sum_mismatches(store: EmbeddedStore, rows: int) -> tuple[list[str], int]:
 def _check_index(store: EmbeddedStore, report: CheckReport) -> None:
     path = store.index_path
     rows = store.catalog.committed_rows()
+    wanted = store.graph_rows(rows)
+    if not path.exists() and not wanted:
+        report.add("index", "ok", f"no {path.name}: {EXACTLY}")
+        return
     if not path.exists():
-        level = "warn" if rows else "ok"
-        report.add("index", level, f"{path.name} missing (built on first search)", bool(rows))
+        report.add("index", "warn", f"{path.name} missing (built on first search)", True)
         return
     index = AnnIndex(store.vectors)
     if not index.load(path, rows):
@@ -212,10 +217,15 @@ def _check_index(store: EmbeddedStore, report: CheckReport) -> None:
     if mismatched:
         report.add("index", "error", f"{mismatched} sampled rows differ from the vectors", True)
         return
-    behind = (
-        f"; {rows - index.rows} newer rows are added on first search" if index.rows < rows else ""
+    report.add(
+        "index", "ok", f"{index.rows} rows agree with the vector file{_behind(index, wanted)}"
     )
-    report.add("index", "ok", f"{index.rows} rows agree with the vector file{behind}")
+
+
+def _behind(index: AnnIndex, wanted: int) -> str:
+    if index.rows < wanted:
+        return f"; {wanted - index.rows} newer rows are added on first search"
+    return "" if wanted else f"; {EXACTLY}"
 
 
 def _index_mismatches(store: EmbeddedStore, index: AnnIndex, rows: int) -> int:

@@ -26,7 +26,8 @@ from answerdb.store.settings import settle_dtype, settle_index
 from answerdb.store.vectors import INT8_SCALE, Matrix, VectorFile, fit_int8_scale
 from answerdb.types import Document, Hit, Passage
 
-# Below this many candidate rows an exact scan beats the graph and has perfect recall.
+# Below this many candidate rows an exact scan beats the graph and has perfect recall; a store
+# no bigger than this builds no graph at all (nothing would search it).
 EXACT_LIMIT = 20_000
 # A read overtaken by a compaction is tried again on the new files, this many times.
 READ_RETRIES = 5
@@ -229,9 +230,14 @@ class EmbeddedStore(Store):
             self._refresh()
             self._save_graph()
 
+    def graph_rows(self, committed: int) -> int:
+        """The rows the graph should hold: all of them, or none while an exact scan serves
+        every search (it is built, in full, when the store outgrows ``exact_limit``)."""
+        return committed if committed > self.exact_limit else 0
+
     def _grow(self) -> bool:
         with self.catalog.guard:  # a search on another thread walks the graph under it
-            return self.ann.grow(self._written, GROW_ROWS)
+            return self.ann.grow(self.graph_rows(self._written), GROW_ROWS)
 
     def reindex(self) -> None:
         with self._lock():
@@ -258,7 +264,7 @@ class EmbeddedStore(Store):
                 self._load_generation()
             self.vectors.scale = self._int8_scale()  # recorded by the first batch
             committed = self._committed = self.catalog.committed_rows()
-            self.ann.catch_up(committed)
+            self.ann.catch_up(self.graph_rows(committed))
             self._filters.clear()
             if self.catalog.passage_count() == committed:
                 # Nothing deleted: no row list to read (it costs seconds at millions of rows).

@@ -27,7 +27,8 @@ def repair_store(store: EmbeddedStore) -> tuple[list[str], CheckReport]:
         done += _remove_leftovers(store)
     # reindex takes the writer lock itself.
     store.reindex()
-    done.append(f"rebuilt {store.index_path.name} from {store.ann.rows} vectors")
+    graph = f"from {store.ann.rows} vectors" if store.ann.rows else "empty: searched exactly"
+    done.append(f"rebuilt {store.index_path.name} {graph}")
     return done, check_store(store)
 
 
