@@ -156,10 +156,12 @@ class AnswerDB:
             # The model is checked against the recorded one once, here, on this thread.
             embed = child.embed if child else self.embedder.embed
             pending = split_each(fresh, MAX_PASSAGE_WORDS, report.skipped)
-            # The next batch is embedded on a worker thread while this one is written here;
-            # waiting for it, this thread grows the graph.
+            # The next batches are embedded on a worker thread while this one is written here;
+            # waiting for them, this thread grows the graph, else embeds one itself beside the
+            # child process.
             size = PROCESS_BATCH_PASSAGES if child else BATCH_PASSAGES
-            stream = embed_batches(batches(pending, size), embed, idle=grow)
+            here = child.embed_here if child else None
+            stream = embed_batches(batches(pending, size), embed, idle=grow, embed_here=here)
             with closing(stream):
                 for batch, vectors in stream:
                     done += self._store_batch(batch, vectors, report)

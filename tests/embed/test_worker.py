@@ -162,3 +162,33 @@ def test_ingest_starts_the_child_before_it_reads_the_files(
     with answerdb.open(tmp_path / "kb", model=STATIC_MODEL) as db:
         assert db.ingest([docs]).passages == 3
     assert events == ["child", "read", "read", "read"]
+
+
+def test_an_ingest_embeds_batches_itself_while_the_child_is_behind(
+    tmp_path: Path, static_model: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here: list[int] = []
+
+    class Slow(ProcessEmbedder):
+        def __init__(self, embedder: Embedder) -> None:
+            super().__init__(embedder)
+            wait_loaded(self)  # else the first batches are all embedded here, as it loads
+
+        def _remote(self, child: Any, texts: list[str]) -> Any:
+            time.sleep(0.05)  # a child slower than the writes: this process has time to spare
+            return super()._remote(child, texts)
+
+        def embed_here(self, texts: Any) -> Any:
+            here.append(len(texts))
+            return super().embed_here(texts)
+
+    monkeypatch.setattr(answerdb.db, "ProcessEmbedder", Slow)
+    monkeypatch.setattr(answerdb.db, "PROCESS_CHARS", 1)
+    monkeypatch.setattr(answerdb.db, "PROCESS_BATCH_PASSAGES", 2)
+    docs = [Document(doc_id=f"d{i}", text=f"{TEXTS[i % 3]} ({i})", source="x") for i in range(40)]
+    with answerdb.open(tmp_path / "kb", model=STATIC_MODEL) as db:
+        assert db.add(docs).passages == 40
+        stored = np.stack([db.store.passage_vectors(d.doc_id)[0] for d in docs])
+    assert 0 < sum(here) < 40  # the child embedded the rest
+    # Each passage's own vector, within int8 rounding, whichever process embedded it.
+    assert np.allclose(stored, static_model.embed([d.text for d in docs]), atol=0.01)

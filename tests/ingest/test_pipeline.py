@@ -142,6 +142,45 @@ def test_work_ahead_stops_calling_idle_when_it_has_nothing_to_do() -> None:
     assert calls == [1]  # then it waited without calling again
 
 
+def test_work_ahead_does_queued_items_itself_while_the_worker_is_busy() -> None:
+    release = threading.Event()
+    here: list[int] = []
+
+    def work(n: int) -> int:  # a worker stuck on item 0 until the caller has taken items
+        assert release.wait(WAIT)
+        return n * n
+
+    def spare(n: int) -> int:
+        here.append(n)
+        release.set()
+        return n * n
+
+    assert list(work_ahead(range(6), work, depth=2, spare=spare)) == [(n, n * n) for n in range(6)]
+    assert here and 0 not in here  # taken from the end of the queue, never the running one
+
+
+def test_work_ahead_raises_an_error_of_spare_work_at_its_items_turn() -> None:
+    release = threading.Event()
+
+    def work(n: int) -> int:
+        assert release.wait(WAIT)
+        return n
+
+    failed: list[int] = []
+
+    def spare(n: int) -> int:
+        failed.append(n)
+        release.set()
+        raise Boom(f"item {n}")
+
+    seen: list[int] = []
+    with pytest.raises(Boom) as raised:
+        for n, _ in work_ahead(range(10), work, depth=1, spare=spare):
+            seen.append(n)
+    first = min(failed)
+    assert str(raised.value) == f"item {first}" and seen == list(range(first))
+
+
 # -- batches and new documents ----------------------------------------------------------------
 def test_batches_hold_whole_documents_in_order() -> None:
     pending, _ = new_documents(docs(10), lambda h: False, max_words=180)

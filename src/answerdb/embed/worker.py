@@ -97,6 +97,11 @@ class ProcessEmbedder:
         vector: Vectors = self.embed([text])[0]
         return vector
 
+    def embed_here(self, texts: Sequence[str]) -> Vectors:
+        """The same vectors from the model in this process: for a caller with a core to spare
+        while the child works (calls from threads need not take turns for it)."""
+        return self._local.embed(texts)
+
     def _loaded(self, child: subprocess.Popen[bytes]) -> bool:
         """Whether the child's ready message has come (read here, without waiting)."""
         assert child.stdout is not None

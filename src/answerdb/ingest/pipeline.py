@@ -124,11 +124,14 @@ def work_ahead(
     work: Callable[[T], R],
     depth: int = EMBED_AHEAD,
     idle: Callable[[], bool] | None = None,
+    spare: Callable[[T], R] | None = None,
 ) -> Generator[tuple[T, R], None, None]:
     """``(item, work(item))`` in the order of ``items``, ``work`` running on one worker thread
     up to ``depth`` items ahead of the caller. While the caller's next item is not ready,
     ``idle()`` is called (on the caller's thread) as long as it returns True: a short piece of
-    other work each time.
+    other work each time. When it has none, ``spare`` (the same work done another way, on the
+    caller's thread) takes the last item the worker has not started: a worker that only
+    waits on another process leaves this thread's core free for it.
 
     An exception raised by ``work`` is raised here, in the caller's thread, when its item's
     turn comes: every item before it has been yielded, none after it will be. When the caller
@@ -137,31 +140,59 @@ def work_ahead(
     """
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answerdb-ingest")
     queue: deque[tuple[T, Future[R]]] = deque()
+    # Work taken from the worker's queue leaves it one item to go on with meanwhile.
+    depth = depth + 1 if spare else depth
     try:
         for item in items:
             queue.append((item, pool.submit(work, item)))
             if len(queue) > depth:
-                yield _next_done(queue, idle)
+                yield _next_done(queue, idle, spare)
         while queue:
-            yield _next_done(queue, idle)
+            yield _next_done(queue, idle, spare)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _next_done(queue: deque[tuple[T, Future[R]]], idle: Callable[[], bool] | None) -> tuple[T, R]:
+def _next_done(
+    queue: deque[tuple[T, Future[R]]],
+    idle: Callable[[], bool] | None,
+    spare: Callable[[T], R] | None,
+) -> tuple[T, R]:
     item, future = queue.popleft()
-    while idle is not None and not future.done() and idle():
-        pass
+    while not future.done():
+        if idle is not None and idle():
+            continue
+        if spare is None or not _take_last(queue, spare):
+            break
     return item, future.result()
+
+
+def _take_last(queue: deque[tuple[T, Future[R]]], spare: Callable[[T], R]) -> bool:
+    """Do the last queued item the worker has not started with ``spare``, here; False when
+    the worker has started them all."""
+    for index in range(len(queue) - 1, -1, -1):
+        item, future = queue[index]
+        if future.cancel():
+            done: Future[R] = Future()
+            try:
+                done.set_result(spare(item))
+            except Exception as exc:  # raised in the caller's thread when its turn comes
+                done.set_exception(exc)
+            queue[index] = (item, done)
+            return True
+    return False
 
 
 def embed_batches(
     batched: Iterable[list[Pending]],
     embed: Callable[[list[str]], Vectors],
     idle: Callable[[], bool] | None = None,
+    embed_here: Callable[[list[str]], Vectors] | None = None,
 ) -> Generator[tuple[list[Pending], Vectors], None, None]:
-    """Each batch with its passages' vectors, embedded one step ahead (see ``work_ahead``)."""
-    return work_ahead(batched, lambda batch: embed(batch_texts(batch)), idle=idle)
+    """Each batch with its passages' vectors, embedded ahead (see ``work_ahead``);
+    ``embed_here``: the same model in this thread, for batches it has time to take."""
+    spare = (lambda batch: embed_here(batch_texts(batch))) if embed_here else None
+    return work_ahead(batched, lambda batch: embed(batch_texts(batch)), idle=idle, spare=spare)
 
 
 def _with_heading(heading: str, text: str) -> str:
