@@ -143,15 +143,14 @@ class AnswerDB:
         progress: Progress | None,
         child: ProcessEmbedder | None,
     ) -> None:
-        fresh, skipped = unstored(documents, self.store.has_hash)
-        report.skipped.extend(skipped)
-        if not fresh:
-            return
-        # Documents are split batch by batch, as the pipeline asks for them: until then their
-        # passages are estimated (for progress and the bulk decision).
-        expected = {id(doc): expected_passages(doc, MAX_PASSAGE_WORDS) for doc, _ in fresh}
+        # Documents are hashed, checked against the store and split batch by batch, as the
+        # pipeline asks for them (the first batch need not wait for them all): until then
+        # their passages are estimated, for progress and the bulk decision.
+        expected = {id(doc): expected_passages(doc, MAX_PASSAGE_WORDS) for doc in documents}
         left = sum(expected.values())
         done = 0
+        unchanged: list[Document] = []
+        fresh = unstored(documents, self.store.has_hash, report.skipped, unchanged.append)
         with self._bulk(left) as grow:
             # The model is checked against the recorded one once, here, on this thread.
             embed = child.embed if child else self.embedder.embed
@@ -165,10 +164,12 @@ class AnswerDB:
             with closing(stream):
                 for batch, vectors in stream:
                     done += self._store_batch(batch, vectors, report)
-                    left -= sum(expected[id(item.doc)] for item in batch)
+                    gone = [item.doc for item in batch] + unchanged
+                    left -= sum(expected[id(doc)] for doc in gone)
+                    unchanged.clear()
                     if progress:
                         progress(done, done + max(left, 0))
-        if progress and left > 0:  # fewer passages than estimated: the total is now exact
+        if progress and done and left > 0:  # fewer passages than estimated: the total is exact
             progress(done, done)
 
     def _bulk(self, passages: int) -> AbstractContextManager[Callable[[], bool] | None]:

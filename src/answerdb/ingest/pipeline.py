@@ -39,21 +39,23 @@ class Pending:
 
 
 def unstored(
-    documents: Iterable[Document], stored: Callable[[str], bool]
-) -> tuple[list[tuple[Document, str]], list[Skipped]]:
-    """The documents to store, with their content hashes, and those skipped: one whose hash
-    is ``stored`` or came earlier in ``documents``."""
-    fresh: list[tuple[Document, str]] = []
-    skipped: list[Skipped] = []
+    documents: Iterable[Document],
+    stored: Callable[[str], bool],
+    skipped: list[Skipped],
+    unchanged: Callable[[Document], None] | None = None,
+) -> Iterator[tuple[Document, str]]:
+    """The documents to store, with their content hashes, as they are asked for; one whose
+    hash is ``stored`` or came earlier is added to ``skipped`` (and given to ``unchanged``)."""
     seen: set[str] = set()
     for doc in documents:
         content_hash = doc.content_hash()
         if content_hash in seen or stored(content_hash):
             skipped.append(Skipped(doc.doc_id, "unchanged: already stored"))
+            if unchanged is not None:
+                unchanged(doc)
             continue
         seen.add(content_hash)
-        fresh.append((doc, content_hash))
-    return fresh, skipped
+        yield doc, content_hash
 
 
 def split_each(
@@ -74,8 +76,8 @@ def new_documents(
 ) -> tuple[list[Pending], list[Skipped]]:
     """``unstored`` and ``split_each`` at once: the documents to store, split, and those
     skipped with the reason."""
-    fresh, skipped = unstored(documents, stored)
-    return list(split_each(fresh, max_words, skipped)), skipped
+    skipped: list[Skipped] = []
+    return list(split_each(unstored(documents, stored, skipped), max_words, skipped)), skipped
 
 
 def expected_passages(doc: Document, max_words: int) -> int:

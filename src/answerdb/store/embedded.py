@@ -228,7 +228,8 @@ class EmbeddedStore(Store):
         with self._lock():
             self._seen_version = -1
             self._refresh()
-            self._save_graph()
+            if self.ann.rows != self.ann.saved_rows:  # not for a load that added nothing
+                self._save_graph()
 
     def graph_rows(self, committed: int) -> int:
         """The rows the graph should hold: all of them, or none while an exact scan serves
