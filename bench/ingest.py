@@ -4,9 +4,11 @@
     python bench/ingest.py --model minilm-static-256 --docs 5183 --batched
     python bench/ingest.py --model minilm-static-256 --docs 13857 \
         --corpus ../shared/data/beir/scifact --corpus ../shared/data/beir/arguana
+    python bench/ingest.py --model minilm-static-256 --docs 27714 --copies 2 \
+        --corpus ../shared/data/beir/scifact --corpus ../shared/data/beir/arguana
 
 The corpus is a deterministic subset of one or more BEIR ``corpus.jsonl`` files (their records
-one after another, then evenly spaced ones picked),
+one after another, repeated under new ids with --copies, then evenly spaced ones picked),
 written to a temporary folder as JSONL files. Each round measures, after a warm-up, (a) the
 bare model embedding exactly the texts ingest would embed (same reader, de-duplication,
 splitting and heading context) in one call (and, with --batched, in ingest-sized calls),
@@ -48,11 +50,15 @@ WARM_UP_PASSAGES = 64
 KEYS = ("passages_per_s", "cores_busy", "passages_per_cpu_s")
 
 
-def write_corpus(corpora: Sequence[Path], docs: int, files: int, folder: Path) -> int:
-    """Write ``docs`` evenly spaced records of the ``corpora`` files (one after another) as
+def write_corpus(
+    corpora: Sequence[Path], docs: int, files: int, folder: Path, copies: int = 1
+) -> int:
+    """Write ``docs`` evenly spaced records of the ``corpora`` files (one after another,
+    ``copies`` times, each copy's ids suffixed so that it is new text to a store) as
     ``files`` JSONL files."""
     text = "\n".join(corpus.read_text(encoding="utf-8") for corpus in corpora)
     lines = [line for line in text.splitlines() if line.strip()]
+    lines += [_copy(line, n) for n in range(1, copies) for line in lines]
     picked = [lines[i * len(lines) // docs] for i in range(min(docs, len(lines)))]
     folder.mkdir(parents=True)
     per_file = -(-len(picked) // files)
@@ -60,6 +66,12 @@ def write_corpus(corpora: Sequence[Path], docs: int, files: int, folder: Path) -
         chunk = picked[start : start + per_file]
         (folder / f"part-{n:03d}.jsonl").write_text("\n".join(chunk) + "\n", encoding="utf-8")
     return len(picked)
+
+
+def _copy(line: str, n: int) -> str:
+    record = json.loads(line)
+    record["_id"] = f"{record['_id']}~{n}"
+    return json.dumps(record)
 
 
 def ingest_texts(folder: Path) -> list[str]:
@@ -149,7 +161,7 @@ def measure_round(
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     folder = work / "corpus"
     corpora = [Path(c) / "corpus.jsonl" for c in args.corpus or [CORPUS]]
-    docs = write_corpus(corpora, args.docs, args.files, folder)
+    docs = write_corpus(corpora, args.docs, args.files, folder, args.copies)
     start = time.perf_counter()
     texts = ingest_texts(folder)
     prepare_s = time.perf_counter() - start
@@ -244,6 +256,13 @@ def main(argv: list[str] | None = None) -> int:
         " default: SciFact)",
     )
     parser.add_argument("--docs", type=int, default=600, help="documents in the subset")
+    parser.add_argument(
+        "--copies",
+        type=int,
+        default=1,
+        help="repeat the corpora this many times under new ids (a corpus past the size below"
+        " which the store builds no graph)",
+    )
     parser.add_argument("--files", type=int, default=6, help="JSONL files to spread them over")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of both sides (median)")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="embedding model name")
