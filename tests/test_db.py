@@ -12,6 +12,7 @@ from answerdb.embed import Embedder
 from answerdb.errors import InputError, ModelMismatchError
 from answerdb.store.ann import AnnIndex
 from answerdb.store.embedded import EXACT_LIMIT, EmbeddedStore
+from answerdb.store.lock import WriterLock
 from answerdb.types import Document
 
 from .conftest import HashEmbedder
@@ -45,6 +46,19 @@ def test_ingest_reports_and_reingest_adds_nothing(
         again = db.ingest([docs])
         assert again.added == [] and again.passages == 0
         assert db.stats()["documents"] == 2
+
+
+def test_a_large_unchanged_reingest_needs_no_writer_lock(
+    tmp_path: Path, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("answerdb.db.BULK_PASSAGES", 2)  # a bulk load, without the volume
+    docs = [Document(doc_id=f"d{i}", text=f"Word{i} is number {i}.", source="t") for i in range(5)]
+    with small_db(tmp_path / "kb", hash_embedder) as db:
+        assert db.add(docs).passages == 5
+        db.store.lock_timeout = 0.1  # type: ignore[attr-defined]
+        with WriterLock(tmp_path / "kb" / "writer.lock", 1.0):  # another process writes
+            again = db.add(docs)
+        assert again.added == [] and len(again.skipped) == 5
 
 
 def test_missing_path_is_a_clear_error(tmp_path: Path, hash_embedder: HashEmbedder) -> None:

@@ -66,6 +66,7 @@ class EmbeddedStore(Store):
         # Inside bulk(): rows are stored but the graph waits until the bulk load ends.
         self._deferred = False
         self._written = 0  # rows committed by this store's last add
+        self._adds = 0  # batches this handle has committed
         self._seen_version = -1
         self._committed = 0  # rows committed as of the version seen
         self._live: npt.NDArray[np.uint8] | None = None
@@ -155,6 +156,7 @@ class EmbeddedStore(Store):
                     self.catalog.set_meta("int8_scale", self.vectors.scale)
                 self.catalog.bump_version()
         self._written = start + len(passages)  # committed: the graph may take these rows
+        self._adds += 1
         self._refresh()
 
     def delete(self, doc_ids: list[str]) -> int:
@@ -221,14 +223,17 @@ class EmbeddedStore(Store):
         own graph up, as after any write.
         """
         self._deferred = True
+        adds = self._adds
         try:
             yield self._grow
         finally:
             self._deferred = False
+        if self._adds == adds:  # nothing stored (all unchanged): no lock, nothing to save
+            return
         with self._lock():
             self._seen_version = -1
             self._refresh()
-            if self.ann.rows != self.ann.saved_rows:  # not for a load that added nothing
+            if self.ann.rows != self.ann.saved_rows:
                 self._save_graph()
 
     def graph_rows(self, committed: int) -> int:
