@@ -9,6 +9,7 @@ setup(
             "answerdb.store._walk",
             sources=["src/answerdb/store/_walk.c"],
             extra_compile_args=["-O3"],
+            libraries=["m"],  # nearbyintf: rounding the query as numpy's rint does
             optional=True,
         )
     ]

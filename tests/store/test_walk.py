@@ -58,6 +58,25 @@ def test_the_walk_finds_what_faiss_finds(tmp_path: Path) -> None:
         assert index.search(vectors[row], 5, None, ef=64)[0] == row
 
 
+def test_nearest_is_the_walk_re_scored_exactly_in_one_call(tmp_path: Path) -> None:
+    vectors = clustered(3000)
+    index = index_of(tmp_path, vectors)
+    allowed = bitmap(np.arange(1, 3000, 2, dtype=np.int64), 3000)
+    for bits in (None, allowed):
+        for q in clustered(20, seed=5):
+            ranked = index.nearest(q, 10, 20, bits, ef=64)
+            assert ranked is not None and len(ranked) == 10
+            candidates = index.search(q, 20, bits, ef=64)  # the codes VectorFile.encode makes
+            scored = index.vectors.scores(q, candidates, 3000).tolist()
+            exact = dict(zip(candidates.tolist(), scored, strict=True))
+            rows, scores = zip(*ranked, strict=True)
+            assert np.allclose(scores, [exact[row] for row in rows], atol=1e-5)
+            assert list(scores) == sorted(scores, reverse=True)
+            left_out = [exact[row] for row in exact if row not in rows]
+            assert min(scores) >= max(left_out) - 1e-5  # the best 10 of the 20 candidates
+            assert bits is None or all(row % 2 == 1 for row in rows)
+
+
 def test_the_walk_returns_allowed_rows_only(tmp_path: Path) -> None:
     vectors = clustered(3000)
     index = index_of(tmp_path, vectors)

@@ -4,11 +4,13 @@
  * the codes of a node's neighbours, and its generic candidate queues add work per step. The
  * walk reads faiss's arrays in place (level-0 links of node i start at offsets[i]; level l's
  * at offsets[i] + cum_nb[l]) and the vector file's codes (uint8, the value + 128), so nothing
- * is copied. Distances are squared L2 between codes in 32-bit integers; the caller re-scores
- * the candidates exactly. Loaded with ctypes: the module below exists only to be found.
+ * is copied. Distances are squared L2 between codes in 32-bit integers; ``answerdb_nearest``
+ * then re-scores the candidates by exact inner product with the float query, so that a search
+ * costs one call. Loaded with ctypes: the module below exists only to be found.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <stdint.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -194,6 +196,51 @@ int64_t answerdb_walk(const walk_graph *g, const uint8_t *query, int64_t ef, int
     int64_t out = n_results < k ? n_results : k;
     for (int64_t i = 0; i < out; i++) found[i] = results[i].row;
     return out;
+}
+
+/* A float query as the vector file's codes (VectorFile.encode): x * scale rounded half to
+ * even, clipped to +-127, plus 128. */
+static void encode_query(const float *query, int64_t dim, float scale, uint8_t *out) {
+    for (int64_t i = 0; i < dim; i++) {
+        float v = nearbyintf(query[i] * scale);
+        v = v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v);
+        out[i] = (uint8_t)(int32_t)(v + 128.0f);
+    }
+}
+
+/* The inner product of the float query with a row as stored: (code - 128) . q / scale. */
+static float exact_score(const uint8_t *codes, const float *query, int64_t dim, float query_sum,
+                         float scale) {
+    float dot = 0.0f;
+    for (int64_t i = 0; i < dim; i++) dot += (float)codes[i] * query[i];
+    return (dot - 128.0f * query_sum) / scale;
+}
+
+/* The k best of ``candidates`` walked rows by exact inner product with the float ``query``,
+ * best first, in ``rows`` and ``scores`` (each room for ``candidates``); ``codes`` is room for
+ * the query's own codes. The other arguments are answerdb_walk's. Returns how many. */
+int64_t answerdb_nearest(const walk_graph *g, const float *query, float scale, int64_t ef,
+                         int64_t k, int64_t candidates, const uint8_t *allowed, uint32_t *visited,
+                         uint32_t tag, int64_t *rows, float *scores, walk_item *scratch,
+                         int64_t capacity, uint8_t *codes) {
+    encode_query(query, g->dim, scale, codes);
+    int64_t n = answerdb_walk(g, codes, ef, candidates, allowed, visited, tag, rows, scratch,
+                              capacity);
+    float query_sum = 0.0f;
+    for (int64_t i = 0; i < g->dim; i++) query_sum += query[i];
+    // Insertion sort as scored: a few dozen candidates, ties kept in the walk's order.
+    for (int64_t i = 0; i < n; i++) {
+        int64_t row = rows[i];
+        float score = exact_score(g->codes + row * g->dim, query, g->dim, query_sum, scale);
+        int64_t j = i;
+        for (; j > 0 && scores[j - 1] < score; j--) {
+            scores[j] = scores[j - 1];
+            rows[j] = rows[j - 1];
+        }
+        scores[j] = score;
+        rows[j] = row;
+    }
+    return n < k ? n : k;
 }
 
 static struct PyModuleDef walk_module = {PyModuleDef_HEAD_INIT, "_walk",

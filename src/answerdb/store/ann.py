@@ -141,6 +141,22 @@ class AnnIndex:
         found: npt.NDArray[np.int64] = ids[0]
         return found[found >= 0]
 
+    def nearest(
+        self,
+        query: Matrix,
+        k: int,
+        candidates: int,
+        allowed: npt.NDArray[np.uint8] | None,
+        ef: int | None = None,
+    ) -> list[tuple[int, float]] | None:
+        """(row, exact score) of the k best of ``candidates`` graph results, in one compiled
+        call; None where the walk does not serve (then ``search`` and a re-score do)."""
+        walk = self._walk()
+        if walk is None:
+            return None
+        ef_search = max(ef or self.settings.ef_search, candidates)
+        return walk.nearest(query, self.vectors.scale, k, candidates, ef_search, allowed)
+
     def _walk(self) -> GraphWalk | None:
         """The compiled walk, for a graph over the vector file's own 8-bit codes (re-made when
         the graph has grown: faiss may have moved its arrays)."""

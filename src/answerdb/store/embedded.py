@@ -319,6 +319,9 @@ class EmbeddedStore(Store):
                 return self._exact(query, rows, k, committed)
             allowed_bits = bits
             ef = min(MAX_FILTERED_EF, self.ann.settings.ef_search * committed // len(rows))
+        ranked = self.ann.nearest(query, k, k * OVERSAMPLE, allowed_bits, ef=ef)
+        if ranked is not None:
+            return ranked
         candidates = self.ann.search(query, k * OVERSAMPLE, allowed_bits, ef=ef)
         return self._exact(query, candidates, k, committed)
 

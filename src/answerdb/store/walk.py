@@ -45,6 +45,11 @@ if _LIB is not None:
         ctypes.POINTER(_Graph), _P, ctypes.c_int64, ctypes.c_int64, _P, _P, ctypes.c_uint32,
         _P, _P, ctypes.c_int64,
     ]  # fmt: skip
+    _LIB.answerdb_nearest.restype = ctypes.c_int64
+    _LIB.answerdb_nearest.argtypes = [
+        ctypes.POINTER(_Graph), _P, ctypes.c_float, ctypes.c_int64, ctypes.c_int64,
+        ctypes.c_int64, _P, _P, ctypes.c_uint32, _P, _P, _P, ctypes.c_int64, _P,
+    ]  # fmt: skip
 
 
 class _Scratch(threading.local):
@@ -55,6 +60,8 @@ class _Scratch(threading.local):
         self.tag = 0
         self.items = np.zeros(0, dtype=np.int64)
         self.found = np.zeros(0, dtype=np.int64)
+        self.scores = np.zeros(0, dtype=np.float32)
+        self.codes = np.zeros(0, dtype=np.uint8)
 
     def next_tag(self, rows: int) -> int:
         if len(self.visited) < rows or self.tag >= 0xFFFFFFFF:
@@ -108,3 +115,37 @@ class GraphWalk:
             scratch.items.ctypes.data, capacity,
         )  # fmt: skip
         return scratch.found[:count].copy()
+
+    def nearest(
+        self,
+        query: npt.NDArray[np.float32],
+        scale: float,
+        k: int,
+        candidates: int,
+        ef: int,
+        allowed: npt.NDArray[np.uint8] | None,
+    ) -> list[tuple[int, float]]:
+        """(row, score) of the k best of ``candidates`` walked rows, best first: scored by
+        exact inner product of the float ``query`` with the rows' codes (x * ``scale`` + 128),
+        the walk itself run with the query's own codes."""
+        assert _LIB is not None
+        scratch = self._scratch
+        tag = scratch.next_tag(self.rows)
+        capacity = ef * SCRATCH_PER_EF + 2
+        if len(scratch.items) < capacity:
+            scratch.items = np.zeros(capacity, dtype=np.int64)
+        if len(scratch.found) < candidates:
+            scratch.found = np.zeros(candidates, dtype=np.int64)
+            scratch.scores = np.zeros(candidates, dtype=np.float32)
+        if len(scratch.codes) < self._graph.dim:
+            scratch.codes = np.zeros(self._graph.dim, dtype=np.uint8)
+        query = np.ascontiguousarray(query, dtype=np.float32)
+        count = _LIB.answerdb_nearest(
+            ctypes.byref(self._graph), query.ctypes.data, scale, ef, k, candidates,
+            None if allowed is None else allowed.ctypes.data,
+            scratch.visited.ctypes.data, tag, scratch.found.ctypes.data,
+            scratch.scores.ctypes.data, scratch.items.ctypes.data, capacity,
+            scratch.codes.ctypes.data,
+        )  # fmt: skip
+        rows, scores = scratch.found[:count].tolist(), scratch.scores[:count].tolist()
+        return list(zip(rows, scores, strict=True))
