@@ -70,6 +70,19 @@ class _Scratch(threading.local):
         self.tag += 1
         return self.tag
 
+    def ready(self, rows: int, ef: int, found: int, dim: int) -> tuple[int, int]:
+        """Buffers for a walk of ``ef`` over ``rows`` that returns ``found`` rows of ``dim``;
+        returns its visited tag and its candidates' capacity."""
+        capacity = ef * SCRATCH_PER_EF + 2
+        if len(self.items) < capacity:
+            self.items = np.zeros(capacity, dtype=np.int64)
+        if len(self.found) < found:
+            self.found = np.zeros(found, dtype=np.int64)
+            self.scores = np.zeros(found, dtype=np.float32)
+        if len(self.codes) < dim:
+            self.codes = np.zeros(dim, dtype=np.uint8)
+        return self.next_tag(rows), capacity
+
 
 class GraphWalk:
     """Searches a faiss HNSW graph over a matrix of 8-bit codes (uint8, value + 128)."""
@@ -102,12 +115,7 @@ class GraphWalk:
         little-endian bitmap of the rows that may be returned."""
         assert _LIB is not None
         scratch = self._scratch
-        tag = scratch.next_tag(self.rows)
-        capacity = ef * SCRATCH_PER_EF + 2
-        if len(scratch.items) < capacity:
-            scratch.items = np.zeros(capacity, dtype=np.int64)
-        if len(scratch.found) < k:
-            scratch.found = np.zeros(k, dtype=np.int64)
+        tag, capacity = scratch.ready(self.rows, ef, k, self._graph.dim)
         count = _LIB.answerdb_walk(
             ctypes.byref(self._graph), query.ctypes.data, ef, k,
             None if allowed is None else allowed.ctypes.data,
@@ -130,15 +138,7 @@ class GraphWalk:
         the walk itself run with the query's own codes."""
         assert _LIB is not None
         scratch = self._scratch
-        tag = scratch.next_tag(self.rows)
-        capacity = ef * SCRATCH_PER_EF + 2
-        if len(scratch.items) < capacity:
-            scratch.items = np.zeros(capacity, dtype=np.int64)
-        if len(scratch.found) < candidates:
-            scratch.found = np.zeros(candidates, dtype=np.int64)
-            scratch.scores = np.zeros(candidates, dtype=np.float32)
-        if len(scratch.codes) < self._graph.dim:
-            scratch.codes = np.zeros(self._graph.dim, dtype=np.uint8)
+        tag, capacity = scratch.ready(self.rows, ef, candidates, self._graph.dim)
         query = np.ascontiguousarray(query, dtype=np.float32)
         count = _LIB.answerdb_nearest(
             ctypes.byref(self._graph), query.ctypes.data, scale, ef, k, candidates,
