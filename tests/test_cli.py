@@ -8,6 +8,8 @@ import pytest
 
 from answerdb.cli import main
 from answerdb.embed import DEFAULT_MODEL, STATIC_MODEL, Embedder
+from answerdb.store.ann import AnnIndex
+from answerdb.store.embedded import EmbeddedStore
 
 from .kb import CAREERS, CAREERS_QUESTION, DEMO
 
@@ -79,6 +81,28 @@ def test_ingest_delete_compact(
     code, out, _ = run(capsys, "compact", str(cli_kb), "--json")
     assert code == 0 and json.loads(out)["rows_after"] < json.loads(out)["rows_before"]
     assert run(capsys, "reindex", str(cli_kb))[0] == 0
+
+
+def test_ingest_index_later_says_what_waits_for_reindex(
+    cli_kb: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kb = tmp_path / "kb"
+    shutil.copytree(cli_kb, kb)
+    # As if the store were past the exact-scan size and the ingest had no idle moments.
+    monkeypatch.setattr(EmbeddedStore, "graph_rows", lambda store, committed: committed)
+    monkeypatch.setattr(AnnIndex, "grow", lambda index, committed, rows: False)
+    monkeypatch.setattr("answerdb.db.BULK_PASSAGES", 1)
+    note = tmp_path / "note.md"
+    note.write_text("# Gardening\n\nTomatoes need full sun and regular watering.\n")
+    code, out, _ = run(capsys, "ingest", str(kb), str(note), "--index-later")
+    rows = json.loads(run(capsys, "stats", str(kb), "--json")[1])["vector_rows"]
+    assert code == 0 and f"{rows} vectors wait for the ANN graph" in out
+    assert "answerdb reindex" in out
+    run(capsys, "reindex", str(kb))
+    assert json.loads(run(capsys, "stats", str(kb), "--json")[1])["index_waiting_rows"] == 0
 
 
 @pytest.mark.parametrize(

@@ -167,3 +167,19 @@ def test_a_large_ingest_grows_the_graph_while_it_waits_and_saves_it_at_its_end(
         assert 0 < sum(waits) < 30 and max(waits) <= 3
         assert [n for n in others if n] == [30 - sum(waits)]  # the rest at the end, at once
         assert db.search("Word7 is number 7.", k=1, mode="dense")[0].doc_id == "d7"
+
+
+def test_an_ingest_that_leaves_the_graph_to_reindex_is_searched_exactly_until_then(
+    tmp_path: Path, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("answerdb.db.BULK_PASSAGES", 10)
+    monkeypatch.setattr(AnnIndex, "grow", lambda index, committed, rows: False)  # no waits
+    with small_db(tmp_path / "kb", hash_embedder, exact_limit=0) as db:
+        docs = [
+            Document(doc_id=f"d{i}", text=f"Word{i} is number {i}.", source="t") for i in range(30)
+        ]
+        db.add(docs, index_later=True)
+        assert db.stats()["index_waiting_rows"] == 30
+        assert db.search("Word7 is number 7.", k=1, mode="dense")[0].doc_id == "d7"
+        db.reindex()
+        assert db.stats()["index_rows"] == 30 and db.stats()["index_waiting_rows"] == 0

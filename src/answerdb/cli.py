@@ -103,8 +103,11 @@ def _emit(args: argparse.Namespace, value: Any, text: str) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     with _open(args, model=args.model) as db, progress_bar("embedding") as bar:
-        report = db.ingest(args.sources, progress=bar, on_error=args.on_error)
-    return _emit(args, report, render.report_text(report))
+        report = db.ingest(
+            args.sources, progress=bar, on_error=args.on_error, index_later=args.index_later
+        )
+        waiting = db.stats().get("index_waiting_rows", 0)
+    return _emit(args, report, render.report_text(report) + render.waiting_text(waiting))
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -312,6 +315,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip unreadable files and report them (default), or stop",
     )
     p.add_argument("--model", choices=MODELS, help=MODEL_HELP)
+    p.add_argument(
+        "--index-later",
+        action="store_true",
+        help="leave the ANN graph to `answerdb reindex` as far as the ingest's idle moments do "
+        "not build it: ingest runs at the model's pace, searches scan those rows exactly",
+    )
 
     def llm(p: argparse.ArgumentParser) -> None:
         p.add_argument("--llm-url", help="OpenAI-compatible API base (or ANSWERDB_LLM_URL)")

@@ -106,13 +106,19 @@ class AnswerDB:
 
     # -- writes ---------------------------------------------------------------------------
     def ingest(
-        self, paths: Sequence[str | Path], progress: Progress | None = None, on_error: str = "skip"
+        self,
+        paths: Sequence[str | Path],
+        progress: Progress | None = None,
+        on_error: str = "skip",
+        index_later: bool = False,
     ) -> IngestReport:
         """Read files and folders, embed their passages and store them in atomic batches.
 
         A file that cannot be read is reported in ``report.skipped`` (``on_error="skip"``)
         or raises InputError (``on_error="raise"``); documents already stored unchanged
-        are skipped. Raises InputError for a path that does not exist.
+        are skipped. Raises InputError for a path that does not exist. ``index_later``: a
+        large ingest leaves the graph to ``reindex``, as far as its waits did not build it
+        (searches scan those rows exactly meanwhile).
         """
         report = IngestReport()
         sources = list(iter_sources(paths))
@@ -126,14 +132,19 @@ class AnswerDB:
                     if on_error == "raise":
                         raise
                     report.skipped.append(Skipped(str(file), str(exc)))
-            self._add(documents, report, progress, child)
+            self._add(documents, report, progress, child, index_later)
         return report
 
-    def add(self, documents: Sequence[Document], progress: Progress | None = None) -> IngestReport:
+    def add(
+        self,
+        documents: Sequence[Document],
+        progress: Progress | None = None,
+        index_later: bool = False,
+    ) -> IngestReport:
         """Store documents made in code (same batching and de-duplication as ``ingest``)."""
         report = IngestReport()
         with self._embedding_process(sum(len(doc.text) for doc in documents)) as child:
-            self._add(list(documents), report, progress, child)
+            self._add(list(documents), report, progress, child, index_later)
         return report
 
     def _add(
@@ -142,6 +153,7 @@ class AnswerDB:
         report: IngestReport,
         progress: Progress | None,
         child: ProcessEmbedder | None,
+        index_later: bool = False,
     ) -> None:
         # Documents are hashed, checked against the store and split batch by batch, as the
         # pipeline asks for them (the first batch need not wait for them all): until then
@@ -151,7 +163,7 @@ class AnswerDB:
         done = 0
         unchanged: list[Document] = []
         fresh = unstored(documents, self.store.has_hash, report.skipped, unchanged.append)
-        with self._bulk(left) as grow:
+        with self._bulk(left, index_later) as grow:
             # The model is checked against the recorded one once, here, on this thread.
             embed = child.embed if child else self.embedder.embed
             pending = split_each(fresh, MAX_PASSAGE_WORDS, report.skipped)
@@ -172,11 +184,14 @@ class AnswerDB:
         if progress and done and left > 0:  # fewer passages than estimated: the total is exact
             progress(done, done)
 
-    def _bulk(self, passages: int) -> AbstractContextManager[Callable[[], bool] | None]:
+    def _bulk(
+        self, passages: int, index_later: bool
+    ) -> AbstractContextManager[Callable[[], bool] | None]:
         """A large ingest into an embedded store finishes the graph once, at the end (cheaper
-        than batch by batch); it yields the store's ``grow`` for the ingest's waits."""
+        than batch by batch), or leaves it to ``reindex``; it yields the store's ``grow`` for
+        the ingest's waits."""
         if isinstance(self.store, EmbeddedStore) and passages >= BULK_PASSAGES:
-            return self.store.bulk()
+            return self.store.bulk(graph_waits=index_later)
         return nullcontext()
 
     @contextmanager

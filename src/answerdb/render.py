@@ -87,6 +87,16 @@ def report_text(report: IngestReport) -> str:
     return "\n".join(lines)
 
 
+def waiting_text(rows: int) -> str:
+    """A line on rows the ANN graph leaves to `reindex`, or nothing."""
+    if not rows:
+        return ""
+    return (
+        f"\n{rows} vectors wait for the ANN graph (searched exactly meanwhile): "
+        "run `answerdb reindex` to add them"
+    )
+
+
 def series_text(groups: list[Series]) -> str:
     """Each series with its articles."""
     lines: list[str] = []

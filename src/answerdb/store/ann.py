@@ -67,6 +67,8 @@ class AnnIndex:
         self._pages: np.ndarray | None = None
         self._params: dict[int, Any] = {}
         self._walker: GraphWalk | None = None
+        # The saved file last compared with this graph (see newer_graph).
+        self.file_stamp: tuple[int, int, int] | None = None
 
     @property
     def rows(self) -> int:
@@ -189,6 +191,7 @@ class AnnIndex:
             if record is not None:
                 record(file_crc(tmp))
             os.replace(tmp, path)
+            self.file_stamp = file_stamp(path)
         except (OSError, RuntimeError) as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
@@ -200,7 +203,8 @@ class AnnIndex:
     def load(self, path: Path, committed: int) -> bool:
         """Read a saved graph over the first ``committed`` stored rows; False (and an empty
         graph) when it is missing, unreadable, of another kind or ahead of those rows."""
-        if not path.exists():
+        stamp = file_stamp(path)  # before reading: a save meanwhile shows as a change
+        if stamp is None:
             return False
         try:
             # Mapped: the graph's links stay in the page cache, so open costs no copy.
@@ -212,6 +216,7 @@ class AnnIndex:
         self.index = index
         self._walker = None
         self._mapped_from = path
+        self.file_stamp = stamp
         self._attach_storage()
         self.saved_rows = self.rows
         _release_pages(path)
@@ -270,6 +275,29 @@ def file_crc(path: Path) -> int:
         while piece := fh.read(1 << 20):
             crc = zlib.crc32(piece, crc)
     return crc
+
+
+def newer_graph(current: AnnIndex, path: Path, committed: int) -> AnnIndex | None:
+    """The saved graph at ``path`` when it holds more rows than ``current`` (another process
+    built it: mapping it beats adding those rows here); None otherwise. A file is read once
+    per change: ``current`` remembers the last one it was compared with."""
+    stamp = file_stamp(path)
+    if stamp is None or stamp == current.file_stamp:
+        return None
+    current.file_stamp = stamp
+    fresh = AnnIndex(current.vectors, current.settings)
+    if not fresh.load(path, committed) or fresh.rows <= current.rows:
+        return None
+    return fresh
+
+
+def file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """What changes when a file is replaced or rewritten: inode, mtime and size."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_mtime_ns, info.st_size
 
 
 def saved_rows(path: Path) -> int | None:

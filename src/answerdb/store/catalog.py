@@ -130,6 +130,27 @@ class Catalog:
         """Set inside the caller's transaction."""
         self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", (key, str(value)))
 
+    def model(self) -> dict[str, str]:
+        """The recorded embedding model: name, revision and dimension (those set)."""
+        found = {key: self.meta(key) for key in ("model", "revision", "dim")}
+        return {key: value for key, value in found.items() if value is not None}
+
+    def set_model(self, name: str, revision: str, dim: int) -> None:
+        with self.transaction():
+            self.set_meta("model", name)
+            self.set_meta("revision", revision)
+            self.set_meta("dim", dim)
+
+    def graph_waits(self) -> bool:
+        """Whether rows past the saved graph wait for `reindex` (searched exactly meanwhile)."""
+        return self.meta("graph_waits") == "1"
+
+    def set_graph_waits(self, waits: bool) -> None:
+        """A new version too, so that readers see it on their next search."""
+        with self.transaction():
+            self.set_meta("graph_waits", int(waits))
+            self.bump_version()
+
     def committed_rows(self) -> int:
         return int(self.meta("rows", "0") or 0)
 

@@ -195,9 +195,9 @@ def _sum_mismatches(store: EmbeddedStore, rows: int) -> tuple[list[str], int]:
 def _check_index(store: EmbeddedStore, report: CheckReport) -> None:
     path = store.index_path
     rows = store.catalog.committed_rows()
-    wanted = store.graph_rows(rows)
-    if not path.exists() and not wanted:
-        report.add("index", "ok", f"no {path.name}: {EXACTLY}")
+    wanted, waits = store.graph_rows(rows), store.catalog.graph_waits()
+    if not path.exists() and (waits or not wanted):
+        report.add("index", "ok", f"no {path.name}: {_behind(0, wanted, waits)}")
         return
     if not path.exists():
         report.add("index", "warn", f"{path.name} missing (built on first search)", True)
@@ -217,15 +217,17 @@ def _check_index(store: EmbeddedStore, report: CheckReport) -> None:
     if mismatched:
         report.add("index", "error", f"{mismatched} sampled rows differ from the vectors", True)
         return
-    report.add(
-        "index", "ok", f"{index.rows} rows agree with the vector file{_behind(index, wanted)}"
-    )
+    agree = f"{index.rows} rows agree with the vector file"
+    report.add("index", "ok", "; ".join(filter(None, [agree, _behind(index.rows, wanted, waits)])))
 
 
-def _behind(index: AnnIndex, wanted: int) -> str:
-    if index.rows < wanted:
-        return f"; {wanted - index.rows} newer rows are added on first search"
-    return "" if wanted else f"; {EXACTLY}"
+def _behind(rows: int, wanted: int, waits: bool) -> str:
+    """What the graph lacks, and when it gets it."""
+    if rows < wanted and waits:
+        return f"{wanted - rows} newer rows wait for `answerdb reindex` (searched exactly)"
+    if rows < wanted:
+        return f"{wanted - rows} newer rows are added on first search"
+    return "" if wanted else EXACTLY
 
 
 def _index_mismatches(store: EmbeddedStore, index: AnnIndex, rows: int) -> int:

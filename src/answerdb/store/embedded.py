@@ -15,12 +15,13 @@ import numpy as np
 import numpy.typing as npt
 
 from answerdb.errors import InputError, LockedError, StoreError
-from answerdb.store.ann import AnnIndex, IndexSettings
+from answerdb.store.ann import AnnIndex, IndexSettings, newer_graph
 from answerdb.store.base import Store
 from answerdb.store.catalog import Catalog
 from answerdb.store.filters import Where, where_sql
 from answerdb.store.fts import match_expression
 from answerdb.store.lock import WriterLock
+from answerdb.store.nearest import Ranked, nearest
 from answerdb.store.rowsets import FilterCache, Matching, bitmap
 from answerdb.store.settings import settle_dtype, settle_index
 from answerdb.store.vectors import INT8_SCALE, Matrix, VectorFile, fit_int8_scale
@@ -31,10 +32,6 @@ from answerdb.types import Document, Hit, Passage
 EXACT_LIMIT = 20_000
 # A read overtaken by a compaction is tried again on the new files, this many times.
 READ_RETRIES = 5
-# The graph (L2 on codes) proposes twice k candidates; exact inner products pick the best k.
-OVERSAMPLE = 2
-# A filter leaves fewer usable neighbours per hop; the graph search widens up to this.
-MAX_FILTERED_EF = 2048
 # Rows the graph takes per grow() call in a bulk load: a few milliseconds of work.
 GROW_ROWS = 64
 T = TypeVar("T")
@@ -65,6 +62,8 @@ class EmbeddedStore(Store):
         self._index = settle_index(self.catalog, index)
         # Inside bulk(): rows are stored but the graph waits until the bulk load ends.
         self._deferred = False
+        # Rows past the saved graph wait for `reindex`, searched exactly (catalog meta).
+        self._graph_waits = False
         self._written = 0  # rows committed by this store's last add
         self._adds = 0  # batches this handle has committed
         self._seen_version = -1
@@ -116,15 +115,11 @@ class EmbeddedStore(Store):
         return WriterLock(self.path / "writer.lock", self.lock_timeout)
 
     def model(self) -> dict[str, str]:
-        keys = ("model", "revision", "dim")
-        found = {key: self.catalog.meta(key) for key in keys}
-        return {key: value for key, value in found.items() if value is not None}
+        return self.catalog.model()
 
     def set_model(self, name: str, revision: str, dim: int) -> None:
-        with self._lock(), self.catalog.transaction():
-            self.catalog.set_meta("model", name)
-            self.catalog.set_meta("revision", revision)
-            self.catalog.set_meta("dim", dim)
+        with self._lock():
+            self.catalog.set_model(name, revision, dim)
         self._load_generation()
 
     # -- writes ---------------------------------------------------------------------------
@@ -189,6 +184,7 @@ class EmbeddedStore(Store):
 
     def compact(self) -> dict[str, Any]:
         with self._lock():
+            self._set_graph_waits(False)  # the new generation's graph is built in full
             self._refresh()
             before = self.catalog.committed_rows()
             live = np.sort(self.catalog.live_rows())
@@ -214,14 +210,18 @@ class EmbeddedStore(Store):
             stale.unlink(missing_ok=True)
 
     @contextmanager
-    def bulk(self) -> Iterator[Callable[[], bool]]:
+    def bulk(self, graph_waits: bool = False) -> Iterator[Callable[[], bool]]:
         """Store many batches, then finish and save the graph once: cheaper than catching it
         up after each batch. Yields ``grow()``, which adds a few stored rows to the graph on
         the caller's thread (for its waits; False when the graph holds every row written).
 
         Each batch still commits whole; another process that searches meanwhile catches its
-        own graph up, as after any write.
+        own graph up, as after any write. With ``graph_waits`` the graph keeps what the waits
+        added and the other rows wait for `reindex`: searches scan them exactly meanwhile.
         """
+        if graph_waits and not self._graph_waits:
+            with self._lock():
+                self._set_graph_waits(True)
         self._deferred = True
         adds = self._adds
         try:
@@ -245,8 +245,13 @@ class EmbeddedStore(Store):
         with self.catalog.guard:  # a search on another thread walks the graph under it
             return self.ann.grow(self.graph_rows(self._written), GROW_ROWS)
 
+    def _set_graph_waits(self, waits: bool) -> None:
+        self.catalog.set_graph_waits(waits)  # under the writer lock
+        self._graph_waits = waits
+
     def reindex(self) -> None:
         with self._lock():
+            self._set_graph_waits(False)
             self.ann = AnnIndex(self.vectors, self._index)
             self._seen_version = -1
             self._refresh()
@@ -270,7 +275,8 @@ class EmbeddedStore(Store):
                 self._load_generation()
             self.vectors.scale = self._int8_scale()  # recorded by the first batch
             committed = self._committed = self.catalog.committed_rows()
-            self.ann.catch_up(self.graph_rows(committed))
+            self._graph_waits = self.catalog.graph_waits()
+            self._catch_up(committed)
             self._filters.clear()
             if self.catalog.passage_count() == committed:
                 # Nothing deleted: no row list to read (it costs seconds at millions of rows).
@@ -280,6 +286,14 @@ class EmbeddedStore(Store):
                 self._live_rows = self.catalog.live_rows()
                 self._live = bitmap(self._live_rows, committed)
             self._seen_version = version
+
+    def _catch_up(self, committed: int) -> None:
+        """Bring the graph to the rows it should hold (unless they wait for `reindex`)."""
+        wanted = self.graph_rows(committed)
+        if self.ann.rows < wanted:  # another process may have saved them: mapping is cheaper
+            self.ann = newer_graph(self.ann, self._file("index", "faiss"), committed) or self.ann
+        if not self._graph_waits:
+            self.ann.catch_up(wanted)
 
     def _consistent(self, read: Callable[[], T]) -> T:
         """Run a read in one catalog snapshot; again if compaction removed its files meanwhile
@@ -305,25 +319,15 @@ class EmbeddedStore(Store):
 
         return self._consistent(lambda: self.catalog.doc_ids(self._nearest(query, k, where)))
 
-    def _nearest(self, query: Matrix, k: int, where: Where | None) -> list[tuple[int, float]]:
+    def _nearest(self, query: Matrix, k: int, where: Where | None) -> Ranked:
         """(row, score) of the k best live rows, inside the caller's snapshot."""
         self._refresh()
         committed = self._committed
         if committed == 0 or k <= 0:
             return []
-        allowed_bits, ef = self._live, None
-        if where or committed <= self.exact_limit:
-            # Unfiltered, the live rows cached by _refresh serve: no query per search.
-            rows, bits = self._matching(where, committed) if where else (self._live_rows, None)
-            if len(rows) <= self.exact_limit:
-                return self._exact(query, rows, k, committed)
-            allowed_bits = bits
-            ef = min(MAX_FILTERED_EF, self.ann.settings.ef_search * committed // len(rows))
-        ranked = self.ann.nearest(query, k, k * OVERSAMPLE, allowed_bits, ef=ef)
-        if ranked is not None:
-            return ranked
-        candidates = self.ann.search(query, k * OVERSAMPLE, allowed_bits, ef=ef)
-        return self._exact(query, candidates, k, committed)
+        # Unfiltered, the live rows cached by _refresh serve: no query per search.
+        rows, bits = self._matching(where, committed) if where else (self._live_rows, self._live)
+        return nearest(self.ann, query, k, rows, bits, committed, self.exact_limit, bool(where))
 
     def _matching(self, where: Where, committed: int) -> Matching:
         """The live rows a filter matches, with their bitmap when the graph will need it."""
@@ -333,13 +337,6 @@ class EmbeddedStore(Store):
             return rows, (bitmap(rows, committed) if len(rows) > self.exact_limit else None)
 
         return self._filters.get(where, compute)
-
-    def _exact(
-        self, query: Matrix, rows: npt.NDArray[np.int64], k: int, committed: int
-    ) -> list[tuple[int, float]]:
-        scores = self.vectors.scores(query, rows, committed)
-        top = np.argsort(-scores)[:k]
-        return list(zip(rows[top].tolist(), scores[top].tolist(), strict=True))
 
     def keyword_search(self, query: str, k: int, where: Where | None = None) -> list[Hit]:
         expression = match_expression(query)
@@ -378,17 +375,20 @@ class EmbeddedStore(Store):
             return self._stats()
 
     def _stats(self) -> dict[str, Any]:
-        counts = self.catalog.counts()
+        counts, rows = self.catalog.counts(), self.catalog.committed_rows()
         index_file = self._file("index", "faiss")
+        waiting = self.graph_rows(rows) - self.ann.rows if self.catalog.graph_waits() else 0
         return {
             **counts,
             "backend": "embedded",
             "path": str(self.path),
             "vector_dtype": self._dtype,
-            "vector_rows": self.catalog.committed_rows(),
-            "deleted_rows": self.catalog.committed_rows() - counts["passages"],
+            "vector_rows": rows,
+            "deleted_rows": rows - counts["passages"],
             "vector_bytes": self.vectors.path.stat().st_size if self.vectors.path.exists() else 0,
             "index_bytes": index_file.stat().st_size if index_file.exists() else 0,
+            "index_rows": self.ann.rows,
+            "index_waiting_rows": max(waiting, 0),  # searched exactly until `reindex`
             "catalog_bytes": self.catalog.path.stat().st_size,
             **{f"index_{k}": v for k, v in vars(self._index).items()},
             **{f"model_{k}": v for k, v in self.model().items()},
