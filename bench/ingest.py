@@ -4,7 +4,7 @@
     python bench/ingest.py --model minilm-static-256 --docs 5183 --batched
     python bench/ingest.py --model minilm-static-256 --docs 13857 \
         --corpus ../shared/data/beir/scifact --corpus ../shared/data/beir/arguana
-    python bench/ingest.py --model minilm-static-256 --docs 27714 --copies 2 \
+    python bench/ingest.py --model minilm-static-256 --docs 27714 --copies 2 --index-later \
         --corpus ../shared/data/beir/scifact --corpus ../shared/data/beir/arguana
 
 The corpus is a deterministic subset of one or more BEIR ``corpus.jsonl`` files (their records
@@ -14,7 +14,9 @@ bare model embedding exactly the texts ingest would embed (same reader, de-dupli
 splitting and heading context) in one call (and, with --batched, in ingest-sized calls),
 then (b) ``ingest`` into a new knowledge base end to end, and (c) the same ingest with the
 model's vectors looked up instead of computed: the store side alone (reading, splitting,
-SQLite with FTS5, the graph), the ceiling that no overlap with the model can pass. The model
+SQLite with FTS5, the graph), the ceiling that no overlap with the model can pass; with
+--index-later, (d) ingest leaving the graph to ``reindex`` (as ``answerdb ingest
+--index-later``), then that reindex, timed on its own. The model
 side and ingest each get a freshly loaded model (loading is reported on its own, not timed),
 so that a model's caches (the static model's word memo) start empty, as on new text. Prints
 JSON, then a table: passages/s, the cores each side kept busy (process CPU time / wall time)
@@ -120,16 +122,27 @@ def model_in_batches(embedder: Embedder, texts: list[str]) -> None:
         embedder.embed(texts[start : start + BATCH_PASSAGES])
 
 
-def ingest_once(embedder: Embedder, folder: Path, kb: Path, expected: int) -> dict[str, float]:
+def ingest_once(
+    embedder: Embedder, folder: Path, kb: Path, expected: int, index_later: bool = False
+) -> dict[str, float]:
     """One ingest into a new knowledge base (as answerdb.open makes it, with the model
-    already loaded); exits when it embedded other passages than the model side did."""
+    already loaded); exits when it embedded other passages than the model side did. With
+    ``index_later``, also the rows it left to reindex and that reindex's seconds."""
     shutil.rmtree(kb, ignore_errors=True)
     db = AnswerDB(open_store(kb), model=embedder.name, embedder=embedder)
     passages: list[int] = []
     try:
         result = timed(
-            lambda: passages.append(db.ingest([folder], on_error="raise").passages), expected
+            lambda: passages.append(
+                db.ingest([folder], on_error="raise", index_later=index_later).passages
+            ),
+            expected,
         )
+        if index_later:
+            result["waiting_rows"] = db.stats()["index_waiting_rows"]
+            start = time.perf_counter()
+            db.reindex()
+            result["reindex_s"] = time.perf_counter() - start
     finally:
         db.close()
     if passages != [expected]:
@@ -144,6 +157,7 @@ def measure_round(
     folder: Path,
     kb: Path,
     batched: bool,
+    index_later: bool,
 ) -> dict[str, dict[str, float]]:
     """The model alone, ingest, and the store alone, back to back (a busy machine slows all
     alike); each side that embeds gets a model of its own from ``load``, loaded untimed."""
@@ -155,6 +169,8 @@ def measure_round(
         sides["model_batched"] = timed(lambda: model_in_batches(model, texts), n)
     sides["ingest"] = ingest_once(load(), folder, kb, n)
     sides["store"] = ingest_once(store_only, folder, kb, n)
+    if index_later:
+        sides["ingest_later"] = ingest_once(load(), folder, kb, n, index_later=True)
     return sides
 
 
@@ -180,6 +196,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             folder,
             work / "kb",
             args.batched,
+            args.index_later,
         )
         for _ in range(args.rounds)
     ]
@@ -222,6 +239,7 @@ def table(report: dict[str, Any]) -> str:
         "model_batched": f"bare model, {BATCH_PASSAGES}-passage calls",
         "ingest": "ingest end to end",
         "store": "store alone (vectors looked up)",
+        "ingest_later": "ingest, graph left to reindex",
     }
     columns = ["passages/s", "cores busy", "model/side", "per CPU s", "model/side"]
     lines = [f"{'side':<32}" + "".join(f"  {c:>10}" for c in columns)]
@@ -244,6 +262,14 @@ def table(report: dict[str, Any]) -> str:
         f"{len(report['rounds'])} rounds; model load {report['model_load_s']} s; the model "
         f"side's texts were read and split in {report['read_split_s']} s (not in its figure)"
     )
+    if "ingest_later" in report["median"]:
+        later = [r["ingest_later"] for r in report["rounds"]]
+        waited = statistics.median(r["waiting_rows"] for r in later)
+        reindex = statistics.median(r["reindex_s"] for r in later)
+        lines.append(
+            f"ingest, graph left to reindex: {waited:.0f} rows waited for it (median); "
+            f"the reindex after it took {reindex:.1f} s"
+        )
     return "\n".join(lines)
 
 
@@ -271,6 +297,11 @@ def main(argv: list[str] | None = None) -> int:
         "--batched",
         action="store_true",
         help=f"also time the model on {BATCH_PASSAGES}-passage calls, as ingest calls it",
+    )
+    parser.add_argument(
+        "--index-later",
+        action="store_true",
+        help="also time ingest leaving the graph to reindex, and that reindex",
     )
     parser.add_argument("--json", type=Path, help="also write the JSON here")
     args = parser.parse_args(argv)
