@@ -8,7 +8,6 @@ import pytest
 
 from answerdb.cli import main
 from answerdb.embed import DEFAULT_MODEL, STATIC_MODEL, Embedder
-from answerdb.store.ann import AnnIndex
 from answerdb.store.embedded import EmbeddedStore
 
 from .kb import CAREERS, CAREERS_QUESTION, DEMO
@@ -91,9 +90,8 @@ def test_ingest_index_later_says_what_waits_for_reindex(
 ) -> None:
     kb = tmp_path / "kb"
     shutil.copytree(cli_kb, kb)
-    # As if the store were past the exact-scan size and the ingest had no idle moments.
+    # As if the store were past the exact-scan size, and the ingest large.
     monkeypatch.setattr(EmbeddedStore, "graph_rows", lambda store, committed: committed)
-    monkeypatch.setattr(AnnIndex, "grow", lambda index, committed, rows: False)
     monkeypatch.setattr("answerdb.db.BULK_PASSAGES", 1)
     note = tmp_path / "note.md"
     note.write_text("# Gardening\n\nTomatoes need full sun and regular watering.\n")

@@ -173,7 +173,6 @@ def test_an_ingest_that_leaves_the_graph_to_reindex_is_searched_exactly_until_th
     tmp_path: Path, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("answerdb.db.BULK_PASSAGES", 10)
-    monkeypatch.setattr(AnnIndex, "grow", lambda index, committed, rows: False)  # no waits
     with small_db(tmp_path / "kb", hash_embedder, exact_limit=0) as db:
         docs = [
             Document(doc_id=f"d{i}", text=f"Word{i} is number {i}.", source="t") for i in range(30)

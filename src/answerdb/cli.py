@@ -318,8 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--index-later",
         action="store_true",
-        help="leave the ANN graph to `answerdb reindex` as far as the ingest's idle moments do "
-        "not build it: ingest runs at the model's pace, searches scan those rows exactly",
+        help="leave a large ingest's rows out of the ANN graph until `answerdb reindex`: the "
+        "ingest runs at the model's pace, searches scan those rows exactly meanwhile",
     )
 
     def llm(p: argparse.ArgumentParser) -> None:

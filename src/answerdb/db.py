@@ -117,8 +117,8 @@ class AnswerDB:
         A file that cannot be read is reported in ``report.skipped`` (``on_error="skip"``)
         or raises InputError (``on_error="raise"``); documents already stored unchanged
         are skipped. Raises InputError for a path that does not exist. ``index_later``: a
-        large ingest leaves the graph to ``reindex``, as far as its waits did not build it
-        (searches scan those rows exactly meanwhile).
+        large ingest adds its rows to no graph but leaves them to ``reindex`` (searches scan
+        them exactly meanwhile).
         """
         report = IngestReport()
         sources = list(iter_sources(paths))

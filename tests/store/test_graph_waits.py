@@ -32,13 +32,14 @@ def add_rows(store: EmbeddedStore, vectors: np.ndarray, start: int, stop: int) -
 
 
 def waiting_store(path: Path, vectors: np.ndarray) -> EmbeddedStore:
-    """300 rows stored in a bulk load whose graph took one grow() of 64 rows."""
+    """100 rows in the graph, then 200 from a bulk load that leaves them to reindex."""
     store = EmbeddedStore(path, exact_limit=LIMIT)
     store.set_model("random", "1", DIM)
+    add_rows(store, vectors, 0, 100)
     with store.bulk(graph_waits=True) as grow:
-        add_rows(store, vectors, 0, 100)
-        assert grow()
-        add_rows(store, vectors, 100, ROWS)
+        add_rows(store, vectors, 100, 200)
+        assert not grow()  # the waits embed instead
+        add_rows(store, vectors, 200, ROWS)
     return store
 
 
@@ -50,8 +51,8 @@ def test_rows_left_to_reindex_are_searched_exactly_beside_the_graph(
     tmp_path: Path, vectors: np.ndarray
 ) -> None:
     store = waiting_store(tmp_path / "kb", vectors)
-    assert store.ann.rows == 64 and store.catalog.graph_waits()
-    assert store.stats()["index_waiting_rows"] == ROWS - 64
+    assert store.ann.rows == 100 and store.catalog.graph_waits()
+    assert store.stats()["index_waiting_rows"] == 200
     everything = np.arange(ROWS)
     for i in (3, 150, 299):  # a row in the graph, and two it waits for
         hits = store.vector_search(vectors[i], 10)
@@ -69,9 +70,9 @@ def test_readers_scan_waiting_rows_until_reindex_then_map_the_saved_graph(
     waiting_store(tmp_path / "kb", vectors).close()
     reader = EmbeddedStore(tmp_path / "kb", readonly=True, exact_limit=LIMIT)
     assert reader.vector_search(vectors[250], 1)[0].doc_id == "d250"
-    assert reader.ann.rows == 64  # it did not build the rest itself
+    assert reader.ann.rows == 100  # it did not build the rest itself
     finding = next(f for f in check_store(reader).findings if f.part == "index")
-    assert finding.level == "ok" and "236 newer rows wait for `answerdb reindex`" in finding.message
+    assert finding.level == "ok" and "200 newer rows wait for `answerdb reindex`" in finding.message
 
     writer = EmbeddedStore(tmp_path / "kb", exact_limit=LIMIT)
     writer.reindex()

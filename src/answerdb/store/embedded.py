@@ -216,8 +216,8 @@ class EmbeddedStore(Store):
         the caller's thread (for its waits; False when the graph holds every row written).
 
         Each batch still commits whole; another process that searches meanwhile catches its
-        own graph up, as after any write. With ``graph_waits`` the graph keeps what the waits
-        added and the other rows wait for `reindex`: searches scan them exactly meanwhile.
+        own graph up, as after any write. With ``graph_waits`` the graph takes none of the
+        rows (the waits embed instead): they wait for `reindex`, scanned exactly meanwhile.
         """
         if graph_waits and not self._graph_waits:
             with self._lock():
@@ -225,7 +225,7 @@ class EmbeddedStore(Store):
         self._deferred = True
         adds = self._adds
         try:
-            yield self._grow
+            yield (lambda: False) if graph_waits else self._grow
         finally:
             self._deferred = False
         if self._adds == adds:  # nothing stored (all unchanged): no lock, nothing to save
