@@ -146,10 +146,11 @@ class Catalog:
         return self.meta("graph_waits") == "1"
 
     def set_graph_waits(self, waits: bool) -> None:
-        """A new version too, so that readers see it on their next search."""
-        with self.transaction():
-            self.set_meta("graph_waits", int(waits))
-            self.bump_version()
+        """Under the writer lock; a change is a new version, so readers see it."""
+        if self.graph_waits() != waits:
+            with self.transaction():
+                self.set_meta("graph_waits", int(waits))
+                self.bump_version()
 
     def committed_rows(self) -> int:
         return int(self.meta("rows", "0") or 0)

@@ -62,8 +62,6 @@ class EmbeddedStore(Store):
         self._index = settle_index(self.catalog, index)
         # Inside bulk(): rows are stored but the graph waits until the bulk load ends.
         self._deferred = False
-        # Rows past the saved graph wait for `reindex`, searched exactly (catalog meta).
-        self._graph_waits = False
         self._written = 0  # rows committed by this store's last add
         self._adds = 0  # batches this handle has committed
         self._seen_version = -1
@@ -184,7 +182,7 @@ class EmbeddedStore(Store):
 
     def compact(self) -> dict[str, Any]:
         with self._lock():
-            self._set_graph_waits(False)  # the new generation's graph is built in full
+            self.catalog.set_graph_waits(False)  # the new generation's graph is built in full
             self._refresh()
             before = self.catalog.committed_rows()
             live = np.sort(self.catalog.live_rows())
@@ -219,9 +217,9 @@ class EmbeddedStore(Store):
         own graph up, as after any write. With ``graph_waits`` the graph takes none of the
         rows (the waits embed instead): they wait for `reindex`, scanned exactly meanwhile.
         """
-        if graph_waits and not self._graph_waits:
+        if graph_waits:
             with self._lock():
-                self._set_graph_waits(True)
+                self.catalog.set_graph_waits(True)
         self._deferred = True
         adds = self._adds
         try:
@@ -245,13 +243,9 @@ class EmbeddedStore(Store):
         with self.catalog.guard:  # a search on another thread walks the graph under it
             return self.ann.grow(self.graph_rows(self._written), GROW_ROWS)
 
-    def _set_graph_waits(self, waits: bool) -> None:
-        self.catalog.set_graph_waits(waits)  # under the writer lock
-        self._graph_waits = waits
-
     def reindex(self) -> None:
         with self._lock():
-            self._set_graph_waits(False)
+            self.catalog.set_graph_waits(False)
             self.ann = AnnIndex(self.vectors, self._index)
             self._seen_version = -1
             self._refresh()
@@ -275,8 +269,7 @@ class EmbeddedStore(Store):
                 self._load_generation()
             self.vectors.scale = self._int8_scale()  # recorded by the first batch
             committed = self._committed = self.catalog.committed_rows()
-            self._graph_waits = self.catalog.graph_waits()
-            self._catch_up(committed)
+            self._catch_up(committed, waits=self.catalog.graph_waits())
             self._filters.clear()
             if self.catalog.passage_count() == committed:
                 # Nothing deleted: no row list to read (it costs seconds at millions of rows).
@@ -287,12 +280,12 @@ class EmbeddedStore(Store):
                 self._live = bitmap(self._live_rows, committed)
             self._seen_version = version
 
-    def _catch_up(self, committed: int) -> None:
+    def _catch_up(self, committed: int, waits: bool) -> None:
         """Bring the graph to the rows it should hold (unless they wait for `reindex`)."""
         wanted = self.graph_rows(committed)
         if self.ann.rows < wanted:  # another process may have saved them: mapping is cheaper
             self.ann = newer_graph(self.ann, self._file("index", "faiss"), committed) or self.ann
-        if not self._graph_waits:
+        if not waits:
             self.ann.catch_up(wanted)
 
     def _consistent(self, read: Callable[[], T]) -> T:
