@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from answerdb.errors import InputError
 from answerdb.ingest import split_passages
-from answerdb.ingest.split import split_sentences
+from answerdb.ingest.split import _sections, split_sentences
 from answerdb.types import Document
 
 
@@ -145,3 +145,17 @@ def test_passages_keep_every_word_in_order(
         assert len(" ".join(body).split()) <= max_words
     if overlap == 0:
         assert " ".join(passages).split() == [w for _, words in lines for w in words]
+
+
+PIECES = ["word", "Dr.", "e.g.", "end.", "Why?", "Yes!", "U.S.", "(a).", "3.", " ", "\t", "\n"]
+PIECES += ["\n\n", "\n# Heading\n", "#tag", "\u00a0", "Quote.\u201d", "next"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=60), st.integers(min_value=1, max_value=40))
+def test_a_short_text_takes_the_one_passage_path_with_the_same_result(
+    pieces: list[str], max_words: int
+) -> None:
+    text = " ".join(pieces)
+    by_sentences = [p for section in _sections(text) for p in section.pack(max_words, 1)]
+    assert split_passages(doc(text), max_words=max_words) == by_sentences

@@ -49,10 +49,18 @@ def split_passages(doc: Document, max_words: int = 200, overlap_sentences: int =
             f"max_words must be at least 1 and overlap_sentences at least 0, "
             f"not {max_words} and {overlap_sentences}"
         )
+    words = doc.text.split()
+    if len(words) <= max_words and not _has_heading(doc.text):
+        # One passage whatever its sentences: most short articles need no sentence search.
+        return [" ".join(words)] if words else []
     passages: list[str] = []
     for section in _sections(doc.text):
         passages.extend(section.pack(max_words, overlap_sentences))
     return passages
+
+
+def _has_heading(text: str) -> bool:
+    return "#" in text and any(_HEADING.match(line) for line in text.split("\n"))
 
 
 def split_sentences(text: str) -> list[str]:
