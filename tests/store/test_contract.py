@@ -55,6 +55,23 @@ def test_keyword_search_stems_and_weights_headings(
     assert store.keyword_search("retrieval", 0) == []
 
 
+def test_keyword_search_keeps_code_and_compound_tokens_together(
+    store: Store, hash_embedder: HashEmbedder
+) -> None:
+    texts = {
+        "joined": "Call os.path.join to build a file name.",
+        "apart": "The os module gives each path; a path is text.",
+        "hyphen": "IL-6 rises in the blood.",
+        "spread": "Patients with IL receptors: 6 of them, IL levels rose.",
+    }
+    docs = [(Document(doc_id=k, text=t, source=f"{k}.md"), f"h-{k}") for k, t in texts.items()]
+    passages = [Passage(k, 0, t) for k, t in texts.items()]
+    store.add(docs, passages, hash_embedder.embed(list(texts.values())))
+    # "apart" has more of both words; the compound itself is only in the first hit.
+    assert [h.doc_id for h in store.keyword_search("os.path", 2)] == ["joined", "apart"]
+    assert store.keyword_search("what raises IL-6?", 1)[0].doc_id == "hyphen"
+
+
 def test_documents_and_their_passages(store: Store, hash_embedder: HashEmbedder) -> None:
     doc = document("rag", text="First part. " * 5000)  # longer than one Milvus VARCHAR
     passages = [Passage("rag", i, f"passage {i} about retrieval") for i in range(3)]

@@ -125,12 +125,29 @@ STOP_WORDS = frozenset(
     ]
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Words joined by a dot, a colon or two, or a hyphen: code names and technical terms.
+_COMPOUND = re.compile(r"\w+(?:(?:\.|::?|-)\w+)+", re.UNICODE)
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 
 
 def match_expression(query: str) -> str:
-    """An OR of the query's quoted terms (stop words dropped unless nothing else is left)."""
+    """An OR of the query's compound phrases and its quoted terms.
+
+    Stop words are dropped unless nothing else is left. A compound such as ``os.path``,
+    ``std::vector`` or ``IL-6`` is FTS5-split into words, so it also goes in as a phrase: a
+    passage with the words side by side then outscores one that merely has both somewhere.
+    """
     words = [w.lower() for w in _WORD.findall(query)]
     terms = [w for w in words if w not in STOP_WORDS] or words
-    unique = list(dict.fromkeys(terms))
+    unique = list(dict.fromkeys([*compound_parts(query), *terms]))
     return " OR ".join(f'"{term}"' for term in unique)
+
+
+def compound_parts(text: str) -> list[str]:
+    """Each compound token's words, space-joined; one-letter abbreviations such as e.g. are not."""
+    found = []
+    for token in _COMPOUND.findall(text.lower()):
+        parts = _WORD.findall(token)
+        if any(len(part) > 1 for part in parts):
+            found.append(" ".join(parts))
+    return found
