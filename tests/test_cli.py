@@ -163,3 +163,30 @@ def test_ingest_model_is_recorded_and_followed(
     note.write_text("# Gardening\n\nTomatoes need full sun.\n")
     code, _, err = run(capsys, "ingest", kb, str(note), "--model", DEFAULT_MODEL)
     assert code == 2 and f"built with {STATIC_MODEL}" in err
+
+
+def test_search_with_a_reranker_from_the_shell(
+    cli_kb: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = "tests.retrieve.test_rerank:Backwards"
+    plain = json.loads(run(capsys, "search", str(cli_kb), "HNSW graph", "-k", "3", "--json")[1])
+    code, out, _ = run(
+        capsys,
+        "search",
+        str(cli_kb),
+        "HNSW graph",
+        "-k",
+        "3",
+        "--json",
+        "--mode",
+        "hybrid+rerank",
+        "--reranker",
+        spec,
+    )
+    reranked = json.loads(out)
+    assert code == 0 and len(reranked) == 3
+    assert reranked[0]["row"] != plain[0]["row"]
+    code, _, err = run(capsys, "search", str(cli_kb), "q", "--mode", "hybrid+rerank")
+    assert code == 2 and "needs a re-ranker" in err
+    code, _, err = run(capsys, "search", str(cli_kb), "q", "--reranker", "nope:Thing")
+    assert code == 2 and "--reranker 'nope:Thing': cannot load it" in err

@@ -56,6 +56,18 @@ def test_eval_builds_once_and_scores_every_mode(
     assert (kb / "vectors-g0.int8").stat().st_mtime_ns == before
 
 
+def test_eval_with_a_reranker_adds_its_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = beir(tmp_path / "plants")
+    argv = ["eval", str(data), "--kb", str(tmp_path / "kb"), "--json"]
+    assert main([*argv, "--reranker", "tests.retrieve.test_rerank:Backwards"]) == 0
+    modes = {r["mode"]: r for r in json.loads(capsys.readouterr().out)["results"]}
+    assert list(modes) == ["dense", "keyword", "hybrid", "hybrid+rerank"]
+    # The re-ranker reverses the hits, so the relevant document falls from first place.
+    assert modes["hybrid+rerank"]["p@1"] < modes["hybrid"]["p@1"] == 1.0
+
+
 def test_load_beir_names_the_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"queries\.jsonl is missing"):
         (tmp_path / "corpus.jsonl").write_text("")

@@ -18,8 +18,9 @@ from answerdb.answer.generate import LLMConfig
 from answerdb.db import AnswerDB
 from answerdb.embed import DEFAULT_MODEL, MODELS
 from answerdb.errors import AnswerDBError, InputError
-from answerdb.evaluate import METRICS, cache_key, compare, evaluate, load_beir
+from answerdb.evaluate import METRICS, cached_kb, compare, evaluate, load_beir
 from answerdb.retrieve.hybrid import MODES, FusionSettings
+from answerdb.retrieve.rerank import RERANK_SUFFIX, Reranker, load_reranker
 from answerdb.store.check import report_text
 from answerdb.store.filters import parse_where
 from answerdb.store.importer import import_vectors
@@ -30,6 +31,8 @@ Handler = Callable[[argparse.Namespace], int]
 STORE_HELP = "the knowledge base as a store URI: milvus-lite:kb.db, milvus://host:19530/name"
 MIGRATE_HELP = "copy a knowledge base to a new store, vectors included (resumable, checked)"
 MODEL_HELP = f"embedding model of a new knowledge base (default {DEFAULT_MODEL}; docs/models.md)"
+RERANKER_HELP = "a re-ranker to import (an object with score(query, passages), or its class)"
+SEARCH_MODES = (*MODES, *(mode + RERANK_SUFFIX for mode in MODES))
 EVAL_MODEL_HELP = (
     f"embedding model to build the corpus with (default {DEFAULT_MODEL}, one cache per model;"
     " with --kb or --store, the model it records)"
@@ -58,7 +61,14 @@ def _open(args: argparse.Namespace, readonly: bool = False, model: str | None = 
     path = Path(uri.location)
     if uri.backend == "embedded" and readonly and not (path / "catalog.sqlite").exists():
         raise InputError(f"{path}: not a knowledge base (run `answerdb ingest {path} FILES`)")
-    return answerdb.open(args.path, model=model, readonly=readonly, fusion=_fusion(args))
+    return answerdb.open(
+        args.path, model=model, readonly=readonly, fusion=_fusion(args), reranker=_reranker(args)
+    )
+
+
+def _reranker(args: argparse.Namespace) -> Reranker | None:
+    spec = getattr(args, "reranker", None)
+    return load_reranker(spec) if spec else None
 
 
 def _fusion(args: argparse.Namespace) -> FusionSettings:
@@ -113,14 +123,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     llm = LLMConfig.from_env(args.llm_url, args.llm_model) if args.generate else None
     with _open(args, readonly=True) as db:
-        answer = db.ask(
-            args.question,
-            k=args.k,
-            where=_where(args.where),
-            mode=args.mode,
-            generate=args.generate,
-            llm=llm,
-        )
+        where = _where(args.where)
+        answer = db.ask(args.question, args.k, where, args.mode, generate=args.generate, llm=llm)
     note = f"\n\nNote: {answer.note}" if answer.note else ""
     return _emit(args, answer, render.answer_text(answer) + note)
 
@@ -217,12 +221,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise InputError("--rebuild works on folders; with --store, drop the collection instead")
     # The cache is keyed by model; a named --kb or --store follows the model it records.
     model = args.model or (None if args.kb or args.store else DEFAULT_MODEL)
-    key = cache_key(data, args.model or DEFAULT_MODEL, "int8")
-    kb = Path(args.kb) if args.kb else _cache_root() / key
+    kb = Path(args.kb) if args.kb else cached_kb(data, args.model or DEFAULT_MODEL)
     if args.rebuild and kb.exists():
         _remove_kb(kb)
+    reranker = _reranker(args)
     modes = list(MODES) if args.mode == "all" else [args.mode]
-    with answerdb.open(args.store or kb, model=model, fusion=_fusion(args)) as db:
+    if reranker and args.mode == "all":
+        modes.append("hybrid" + RERANK_SUFFIX)
+    with answerdb.open(args.store or kb, model, fusion=_fusion(args), reranker=reranker) as db:
         if not db.stats()["documents"]:
             with progress_bar(f"building {args.store or kb.name}") as bar:
                 db.ingest([data.corpus], progress=bar, on_error="raise")
@@ -268,10 +274,6 @@ def _eval_mode(db: AnswerDB, data: Any, mode: str) -> dict[str, Any]:
         return {"mode": mode, **evaluate(db, data, mode, progress=bar)}
 
 
-def _cache_root() -> Path:
-    return Path.home() / ".cache" / "answerdb" / "eval"
-
-
 def _remove_kb(kb: Path) -> None:
     if not (kb / "catalog.sqlite").exists():
         raise InputError(f"--rebuild: {kb} is not a knowledge base; not removing it")
@@ -296,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def retrieval(p: argparse.ArgumentParser, k: int) -> None:
         p.add_argument("-k", type=int, default=k, help=f"how many results (default {k})")
-        p.add_argument("--mode", choices=MODES, default="hybrid")
+        p.add_argument("--mode", choices=SEARCH_MODES, default="hybrid")
         p.add_argument("--where", help='JSON metadata filter, e.g. \'{"series": "Video AI"}\'')
         fusion_options(p)
 
@@ -305,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--dense-weight", type=float, help="weight of the dense list (0.6)")
         p.add_argument("--keyword-weight", type=float, help="weight of the keyword list (0.4)")
         p.add_argument("--rrf-k", type=int, help="k of reciprocal rank fusion (60)")
+        p.add_argument("--reranker", metavar="MODULE:NAME", help=RERANKER_HELP)
 
     p = command("ingest", cmd_ingest, "read files and folders into the knowledge base")
     p.add_argument("sources", nargs="+", metavar="SOURCE")
@@ -360,7 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     command("repair", cmd_repair, "rebuild keyword index and graph from the catalog")
     p = command("eval", cmd_eval, "score retrieval on a BEIR folder (corpus, queries, qrels)")
-    p.add_argument("--mode", choices=(*MODES, "all"), default="all")
+    p.add_argument("--mode", choices=(*SEARCH_MODES, "all"), default="all")
     p.add_argument("--split", default="test")
     p.add_argument("--kb", help="where to keep the corpus's knowledge base (default: a cache)")
     p.add_argument("--rebuild", action="store_true", help="build the knowledge base anew")

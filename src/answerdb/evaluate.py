@@ -130,6 +130,11 @@ def cache_key(data: BeirSet, model: str, dtype: str) -> str:
     return f"{data.name}-{digest.hexdigest()[:16]}"
 
 
+def cached_kb(data: BeirSet, model: str) -> Path:
+    """Where ``answerdb eval`` keeps the knowledge base it builds for a corpus and model."""
+    return Path.home() / ".cache" / "answerdb" / "eval" / cache_key(data, model, "int8")
+
+
 def compare(rows: list[dict[str, Any]], saved: dict[str, Any]) -> list[dict[str, Any]]:
     """Each row with the change of every metric against the same mode in a saved run."""
     before = {row["mode"]: row for row in saved.get("results", [])}

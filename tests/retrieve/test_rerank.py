@@ -4,7 +4,7 @@ import pytest
 
 from answerdb.db import AnswerDB
 from answerdb.errors import InputError
-from answerdb.retrieve.rerank import rerank
+from answerdb.retrieve.rerank import load_reranker, rerank
 from answerdb.types import Hit
 
 
@@ -16,6 +16,19 @@ class WordOverlap:
     def score(self, query: str, passages: list[str]) -> list[float]:
         words = set(query.lower().split())
         return [float(len(words & set(p.lower().split()))) for p in passages]
+
+
+class Backwards:
+    """A re-ranker that reverses the order it is given: its effect cannot go unseen."""
+
+    name = "backwards"
+
+    def score(self, query: str, passages: list[str]) -> list[float]:
+        return [float(i) for i in range(len(passages))]
+
+
+NOT_A_RERANKER = 42
+OVERLAP = WordOverlap()
 
 
 def test_rerank_reorders_the_head_and_keeps_the_tail() -> None:
@@ -36,3 +49,24 @@ def test_rerank_mode_needs_a_reranker(demo_db: AnswerDB) -> None:
     finally:
         demo_db.reranker = None
     assert len(hits) == 3 and "graph" in hits[0].text.lower()
+
+
+def test_load_reranker_takes_an_object_or_makes_one_from_a_class() -> None:
+    assert load_reranker(f"{__name__}:OVERLAP") is OVERLAP
+    assert isinstance(load_reranker(f"{__name__}:Backwards"), Backwards)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("no_colon", "give MODULE:NAME"),
+        ("no.such.module:Thing", "cannot load it"),
+        (f"{__name__}:Missing", "cannot load it"),
+        (f"{__name__}:NOT_A_RERANKER", "no score"),
+        ("json:dumps", "without arguments"),
+        ("json:JSONDecoder", "what it makes has no score"),
+    ],
+)
+def test_load_reranker_names_what_is_wrong(spec: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        load_reranker(spec)
