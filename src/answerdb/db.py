@@ -236,7 +236,10 @@ class AnswerDB:
         if base not in MODES:
             raise InputError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
         if base != mode and self.reranker is None:
-            raise InputError(f"mode {mode!r} needs a re-ranker: answerdb.open(..., reranker=...)")
+            raise InputError(
+                f"mode {mode!r} needs a re-ranker: answerdb.open(..., reranker=...),"
+                " or --reranker MODULE:NAME in the shell"
+            )
         if not query.strip():
             raise InputError("the query is empty")
         _check_text("the query", query)

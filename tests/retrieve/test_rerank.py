@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
 from answerdb.db import AnswerDB
@@ -70,3 +73,15 @@ def test_load_reranker_takes_an_object_or_makes_one_from_a_class() -> None:
 def test_load_reranker_names_what_is_wrong(spec: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         load_reranker(spec)
+
+
+def test_load_reranker_finds_a_module_in_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "local_reranker.py").write_text(
+        "class Model:\n    name = 'local'\n\n    def score(self, query, passages):\n"
+        "        return [0.0 for _ in passages]\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    assert load_reranker("local_reranker:Model").score("q", ["a", "b"]) == [0.0, 0.0]

@@ -12,6 +12,8 @@ or from the shell, ``answerdb eval DIR --reranker mypackage.rerank:MyCrossEncode
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from typing import Any, Protocol
 
 from answerdb.errors import InputError
@@ -45,6 +47,8 @@ def load_reranker(spec: str) -> Reranker:
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
         raise InputError(f"--reranker {spec!r}: give MODULE:NAME, e.g. mypackage.rerank:Model")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m` does: a module in this folder is found
     try:
         found: Any = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as exc:
