@@ -126,7 +126,7 @@ def cache_key(data: BeirSet, model: str, dtype: str) -> str:
     with data.corpus.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
-    digest.update(f"{model}|{dtype}|{MAX_PASSAGE_WORDS}|heading-context-v1".encode())
+    digest.update(f"{model}|{dtype}|{MAX_PASSAGE_WORDS}|heading-context-v2".encode())
     return f"{data.name}-{digest.hexdigest()[:16]}"
 
 

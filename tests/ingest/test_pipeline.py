@@ -14,9 +14,16 @@ import answerdb.ingest.pipeline as pipeline
 from answerdb.db import AnswerDB
 from answerdb.embed.base import Progress, Vectors
 from answerdb.errors import InputError
-from answerdb.ingest.pipeline import Pending, batches, expected_passages, new_documents, work_ahead
+from answerdb.ingest.pipeline import (
+    Pending,
+    batches,
+    expected_passages,
+    new_documents,
+    passage_texts,
+    work_ahead,
+)
 from answerdb.store.embedded import EmbeddedStore
-from answerdb.types import Document
+from answerdb.types import Document, Passage
 
 from ..conftest import HashEmbedder
 
@@ -356,3 +363,22 @@ def test_ingest_from_files_with_a_bad_one_raises_before_writing(
         report = db.ingest([folder])
         assert sorted(report.added) == [str(i) for i in range(6)]
         assert [Path(s.source).name for s in report.skipped] == ["9-bad.txt"]
+
+
+def test_passages_are_embedded_under_the_question_or_title() -> None:
+    doc = Document(doc_id="d", text="", source="d.md", question="What is HNSW?")
+    passages = [Passage("d", 0, "What is HNSW? A graph."), Passage("d", 1, "It has layers.")]
+    assert passage_texts(doc, passages) == [
+        "What is HNSW? A graph.",  # already starts with it
+        "What is HNSW?\nIt has layers.",
+    ]
+
+
+def test_an_untitled_article_puts_its_opening_over_its_later_passages() -> None:
+    doc = Document(doc_id="d", text="", source="d.jsonl")
+    passages = [Passage("d", 0, "HNSW is a graph index. It is fast."), Passage("d", 1, "Layers.")]
+    assert passage_texts(doc, passages) == [
+        "HNSW is a graph index. It is fast.",
+        "HNSW is a graph index.\nLayers.",
+    ]
+    assert passage_texts(doc, passages[:1]) == ["HNSW is a graph index. It is fast."]

@@ -21,7 +21,7 @@ from typing import TypeVar
 from answerdb.embed.base import Vectors
 from answerdb.types import Document, Passage, Skipped
 
-from .split import split_passages
+from .split import split_passages, split_sentences
 
 # Batches embedded ahead of the write: one being embedded, one ready for when a write lags.
 EMBED_AHEAD = 2
@@ -97,9 +97,15 @@ def split_document(doc: Document, max_words: int) -> list[Passage]:
 
 
 def passage_texts(doc: Document, passages: list[Passage]) -> list[str]:
-    """What the model embeds: each passage under its article's question or title."""
-    heading = doc.heading
-    return [_with_heading(heading, p.text) for p in passages]
+    """What the model embeds: each passage under its article's question or title.
+
+    An article with neither puts its opening sentence over its later passages instead, so that
+    they keep what the article is about (docs/quality.md measures it).
+    """
+    if doc.heading or len(passages) < 2:
+        return [_with_heading(doc.heading, p.text) for p in passages]
+    opening = next(iter(split_sentences(passages[0].text)), "")
+    return [passages[0].text, *(_with_heading(opening, p.text) for p in passages[1:])]
 
 
 def batch_texts(batch: list[Pending]) -> list[str]:
