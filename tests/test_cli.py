@@ -147,6 +147,11 @@ def test_fusion_options_reach_the_search(cli_kb: Path, capsys: pytest.CaptureFix
         capsys, "search", str(cli_kb), "hnsw graph index", "--json", "-k", "3", "--mode", "dense"
     )
     assert [h["doc_id"] for h in dense] == [h["doc_id"] for h in json.loads(out)]
+    dense_argv = [*argv, "--mode", "dense"]
+    code, out, _ = run(capsys, *dense_argv, "--crowding-weight", "0")
+    raw = json.loads(out)
+    # Without the discount the scores are the plain inner products: higher.
+    assert code == 0 and raw[0]["score"] > json.loads(run(capsys, *dense_argv)[1])[0]["score"]
 
 
 def test_ingest_model_is_recorded_and_followed(

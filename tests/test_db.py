@@ -10,6 +10,7 @@ import pytest
 from answerdb.db import AnswerDB
 from answerdb.embed import Embedder
 from answerdb.errors import InputError, ModelMismatchError
+from answerdb.retrieve.hybrid import FusionSettings
 from answerdb.store.ann import AnnIndex
 from answerdb.store.embedded import EXACT_LIMIT, EmbeddedStore
 from answerdb.store.lock import WriterLock
@@ -99,6 +100,23 @@ def test_search_modes_and_filters(demo_db: AnswerDB) -> None:
         demo_db.search("x", mode="fuzzy")
     with pytest.raises(InputError, match="empty"):
         demo_db.search("   ")
+
+
+def test_dense_scores_lose_their_crowding(
+    demo_db: AnswerDB, demo_kb: Path, minilm: Embedder
+) -> None:
+    plain = FusionSettings(crowding_weight=0.0)
+    store = EmbeddedStore(demo_kb, readonly=True)
+    with AnswerDB(store, model=minilm.name, embedder=minilm, fusion=plain) as raw_db:
+        raw = {h.row: h.score for h in raw_db.search("HNSW graph index", k=100, mode="dense")}
+    hits = demo_db.search("HNSW graph index", k=10, mode="dense")
+    crowding = demo_db.store.crowding([h.row for h in hits], 5)
+    weight = demo_db.fusion.crowding_weight
+    assert weight > 0 and 0 < min(crowding) <= max(crowding) < 1
+    assert [h.score for h in hits] == pytest.approx(
+        [raw[h.row] - weight * c for h, c in zip(hits, crowding, strict=True)]
+    )
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
 def test_demo_question_answers_from_the_careers_article(demo_db: AnswerDB) -> None:

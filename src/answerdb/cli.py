@@ -32,6 +32,7 @@ STORE_HELP = "the knowledge base as a store URI: milvus-lite:kb.db, milvus://hos
 MIGRATE_HELP = "copy a knowledge base to a new store, vectors included (resumable, checked)"
 MODEL_HELP = f"embedding model of a new knowledge base (default {DEFAULT_MODEL}; docs/models.md)"
 RERANKER_HELP = "a re-ranker to import (an object with score(query, passages), or its class)"
+CROWDING_HELP = "dense scores lose this times a passage's crowding (0.3; 0 turns it off)"
 SEARCH_MODES = (*MODES, *(mode + RERANK_SUFFIX for mode in MODES))
 EVAL_MODEL_HELP = (
     f"embedding model to build the corpus with (default {DEFAULT_MODEL}, one cache per model;"
@@ -72,18 +73,10 @@ def _reranker(args: argparse.Namespace) -> Reranker | None:
 
 
 def _fusion(args: argparse.Namespace) -> FusionSettings:
-    """Hybrid fusion as the options say; defaults where a command has no such options."""
-    base = FusionSettings()
-    return FusionSettings(
-        method=getattr(args, "fusion", None) or base.method,
-        dense_weight=_or(getattr(args, "dense_weight", None), base.dense_weight),
-        keyword_weight=_or(getattr(args, "keyword_weight", None), base.keyword_weight),
-        rrf_k=int(_or(getattr(args, "rrf_k", None), base.rrf_k)),
-    )
-
-
-def _or(value: float | None, default: float) -> float:
-    return default if value is None else value
+    """Ranking settings as the options say; defaults where a command has no such options."""
+    keys = ("method", "dense_weight", "keyword_weight", "rrf_k", "crowding_weight")
+    given = {key: getattr(args, "fusion" if key == "method" else key, None) for key in keys}
+    return FusionSettings(**{key: value for key, value in given.items() if value is not None})
 
 
 def _store_as_path(argv: list[str]) -> list[str]:
@@ -307,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--dense-weight", type=float, help="weight of the dense list (0.6)")
         p.add_argument("--keyword-weight", type=float, help="weight of the keyword list (0.4)")
         p.add_argument("--rrf-k", type=int, help="k of reciprocal rank fusion (60)")
+        p.add_argument("--crowding-weight", type=float, help=CROWDING_HELP)
         p.add_argument("--reranker", metavar="MODULE:NAME", help=RERANKER_HELP)
 
     p = command("ingest", cmd_ingest, "read files and folders into the knowledge base")

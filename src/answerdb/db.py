@@ -26,6 +26,7 @@ from answerdb.ingest.pipeline import (
     split_each,
     unstored,
 )
+from answerdb.retrieve.crowding import discount
 from answerdb.retrieve.hybrid import MODES, FusionSettings, fuse
 from answerdb.retrieve.rerank import RERANK_DEPTH, RERANK_SUFFIX, Reranker, rerank
 from answerdb.store.base import Store
@@ -254,11 +255,19 @@ class AnswerDB:
         depth = max(k, self.fusion.depth)
         if mode == "keyword":
             return self.store.keyword_search(query, k, where)
-        dense = self.store.vector_search(self._query_vector(query), depth, where)
+        dense = self._uncrowded(self.store.vector_search(self._query_vector(query), depth, where))
         if mode == "dense":
             return dense[:k]
         keyword = self.store.keyword_search(query, depth, where)
         return fuse(dense, keyword, self.fusion)[:k]
+
+    def _uncrowded(self, hits: list[Hit]) -> list[Hit]:
+        """Dense hits with their crowding discounted (retrieve/crowding.py)."""
+        weight, neighbours = self.fusion.crowding_weight, self.fusion.crowding_neighbours
+        if not weight or not hits:
+            return hits
+        crowding = self.store.crowding([hit.row for hit in hits], neighbours)
+        return discount(hits, crowding.tolist(), weight)
 
     def ask(
         self,

@@ -192,3 +192,27 @@ def test_readonly_store_refuses_writes(
 def test_readonly_open_of_a_missing_store(make_store: MakeStore) -> None:
     with pytest.raises(InputError, match="not a knowledge base"):
         make_store("nothing", readonly=True)
+
+
+CROWD = {
+    "tips": "graph index search tips",
+    "tricks": "graph index search tricks",
+    "notes": "graph index search notes",
+    "fruit": "bananas are yellow fruit",
+}
+
+
+def test_crowding_is_the_mean_similarity_of_the_nearest_live_passages(
+    store: Store, hash_embedder: HashEmbedder
+) -> None:
+    docs = [(Document(d, text, f"{d}.md"), f"h{d}") for d, text in CROWD.items()]
+    vectors = hash_embedder.embed(list(CROWD.values()))
+    store.add(docs, [Passage(d, 0, text) for d, text in CROWD.items()], vectors)
+    rows = [store.passages(d)[0].row for d in CROWD]
+    crowding = store.crowding(rows, 2)
+    sims = vectors @ vectors.T
+    assert crowding[0] == pytest.approx((sims[0, 1] + sims[0, 2]) / 2, abs=0.02)
+    assert crowding[0] > 0.7 and crowding[3] < 0.3  # three near copies, and a loner
+    assert store.crowding(rows[:1] * 3, 2).tolist() == [crowding[0]] * 3
+    store.delete(["tricks", "notes"])
+    assert store.crowding(rows[:1], 2)[0] == pytest.approx(sims[0, 3], abs=0.02)

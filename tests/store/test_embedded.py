@@ -156,3 +156,20 @@ def test_a_bulk_load_follows_a_compaction_made_between_its_batches(
     assert check_store(reopened).ok
     assert reopened.stats()["vector_rows"] == 2
     reopened.close()
+
+
+def test_crowding_through_the_graph_matches_the_exact_scan(
+    tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    words = ["graph", "index", "search", "vector", "banana", "yellow", "fruit", "query"]
+    texts = [" ".join([*words[i % 8 : i % 8 + 3], f"w{i}"]) for i in range(40)]
+    docs = [(Document(f"d{i}", t, "t"), f"h{i}") for i, t in enumerate(texts)]
+    passages = [Passage(f"d{i}", 0, t) for i, t in enumerate(texts)]
+    scanned = EmbeddedStore(tmp_path / "exact")
+    walked = EmbeddedStore(tmp_path / "graph", exact_limit=0)
+    for store in (scanned, walked):
+        store.set_model(hash_embedder.name, hash_embedder.revision, hash_embedder.dim)
+        store.add(docs, passages, hash_embedder.embed(texts))
+    rows = list(range(40))
+    assert walked.ann.rows == 40 and scanned.ann.rows == 0
+    np.testing.assert_allclose(walked.crowding(rows, 3), scanned.crowding(rows, 3), atol=1e-5)

@@ -22,7 +22,8 @@ MODES: tuple[str, ...] = ("dense", "keyword", "hybrid")
 
 @dataclass(frozen=True)
 class FusionSettings:
-    """How hybrid mode combines its two lists (see docs/quality.md for the measurements)."""
+    """How dense scores are discounted for crowding and how hybrid mode combines its two
+    lists (see docs/quality.md for the measurements)."""
 
     method: Literal["convex", "rrf"] = "convex"
     dense_weight: float = 0.6
@@ -32,6 +33,10 @@ class FusionSettings:
     depth: int = 100
     # Convex fusion normalises with the mean and spread of each list's top `window` scores.
     window: int = 100
+    # Dense scores lose this times a passage's crowding (retrieve/crowding.py); 0 turns it off.
+    crowding_weight: float = 0.3
+    # Crowding is the mean similarity of a passage's this many nearest neighbours.
+    crowding_neighbours: int = 5
 
 
 def rrf(lists: list[list[Hit]], weights: list[float], k: int = 60) -> list[Hit]:

@@ -45,6 +45,11 @@ class Store(ABC):
         """The k passages with the best BM25 score for ``query`` among those matching."""
 
     @abstractmethod
+    def crowding(self, rows: list[int], k: int) -> Matrix:
+        """For each passage row, the mean similarity of its k nearest other passages: how
+        crowded its neighbourhood is (hubness; 0 for a passage with no neighbour)."""
+
+    @abstractmethod
     def document(self, doc_id: str) -> Document | None:
         """One document with its text, or None."""
 

@@ -21,7 +21,7 @@ from answerdb.store.catalog import Catalog
 from answerdb.store.filters import Where, where_sql
 from answerdb.store.fts import match_expression
 from answerdb.store.lock import WriterLock
-from answerdb.store.nearest import Ranked, nearest
+from answerdb.store.nearest import Ranked, crowding, nearest
 from answerdb.store.rowsets import FilterCache, Matching, bitmap
 from answerdb.store.settings import settle_dtype, settle_index
 from answerdb.store.vectors import INT8_SCALE, Matrix, VectorFile, fit_int8_scale
@@ -69,6 +69,8 @@ class EmbeddedStore(Store):
         self._live: npt.NDArray[np.uint8] | None = None
         self._live_rows: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self._filters = FilterCache()
+        # Crowding per (k, row) as of the version seen: NaN until a search asks for it.
+        self._crowding: dict[int, Matrix] = {}
         self._load_generation()
 
     # -- set-up ---------------------------------------------------------------------------
@@ -271,6 +273,7 @@ class EmbeddedStore(Store):
             committed = self._committed = self.catalog.committed_rows()
             self._catch_up(committed, waits=self.catalog.graph_waits())
             self._filters.clear()
+            self._crowding.clear()
             if self.catalog.passage_count() == committed:
                 # Nothing deleted: no row list to read (it costs seconds at millions of rows).
                 self._live_rows = np.arange(committed, dtype=np.int64)
@@ -321,6 +324,22 @@ class EmbeddedStore(Store):
         # Unfiltered, the live rows cached by _refresh serve: no query per search.
         rows, bits = self._matching(where, committed) if where else (self._live_rows, self._live)
         return nearest(self.ann, query, k, rows, bits, committed, self.exact_limit, bool(where))
+
+    def crowding(self, rows: list[int], k: int) -> Matrix:
+        return self._consistent(lambda: self._crowded(np.asarray(rows, dtype=np.int64), k))
+
+    def _crowded(self, rows: npt.NDArray[np.int64], k: int) -> Matrix:
+        """Crowding of ``rows``, computed once per row and store version."""
+        self._refresh()
+        committed = self._committed
+        known = self._crowding.get(k)
+        if known is None or len(known) != committed:
+            known = self._crowding[k] = np.full(committed, np.nan, dtype=np.float32)
+        todo = np.unique(rows[np.isnan(known[rows])])
+        if len(todo):
+            args = (self._live_rows, self._live, committed, self.exact_limit)
+            known[todo] = crowding(self.ann, todo, k, *args)
+        return known[rows]
 
     def _matching(self, where: Where, committed: int) -> Matching:
         """The live rows a filter matches, with their bitmap when the graph will need it."""

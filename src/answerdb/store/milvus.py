@@ -200,6 +200,39 @@ class MilvusStore(Store):
                 return hits[:k]
             limit = min(limit * 4, MAX_TOPK)
 
+    @translated
+    def crowding(self, rows: list[int], k: int) -> Matrix:
+        means: dict[int, float] = {}
+        wanted = list(dict.fromkeys(rows)) if self._exists() else []
+        for start in range(0, len(wanted), BATCH_ROWS):
+            means.update(self._crowding(wanted[start : start + BATCH_ROWS], k))
+        return np.array([means.get(row, 0.0) for row in rows], dtype=np.float32)
+
+    def _crowding(self, rows: list[int], k: int) -> dict[int, float]:
+        """Mean similarity of each row's k nearest other visible passages."""
+        points = self.client.get(self.name, ids=rows, output_fields=["vector"])
+        if not points:
+            return {}
+        found = self.client.search(
+            self.name,
+            data=[np.asarray(p["vector"], dtype=np.float32).tolist() for p in points],
+            anns_field="vector",
+            limit=2 * k + 1,  # room for the row itself and a few invisible ones
+            output_fields=["doc_id", "hash"],
+            search_params={"metric_type": "IP"},
+        )
+        heads = self._heads(list({hit["entity"]["doc_id"] for hits in found for hit in hits}))
+        means = {}
+        for point, hits in zip(points, found, strict=True):
+            sims = [
+                hit["distance"]
+                for hit in hits
+                if hit["id"] != point["id"]
+                and heads.get(hit["entity"]["doc_id"]) == hit["entity"]["hash"]
+            ][:k]
+            means[int(point["id"])] = float(np.mean(sims)) if sims else 0.0
+        return means
+
     def _heads(self, doc_ids: list[str]) -> dict[str, str]:
         """doc_id → content hash of the current version, for those that are stored."""
         found: dict[str, str] = {}

@@ -49,3 +49,39 @@ def exact(vectors: VectorFile, query: Matrix, rows: Rows, k: int, committed: int
     scores = vectors.scores(query, rows, committed)
     top = np.argsort(-scores)[:k]
     return list(zip(rows[top].tolist(), scores[top].tolist(), strict=True))
+
+
+def crowding(
+    ann: AnnIndex,
+    of: Rows,
+    k: int,
+    rows: Rows,
+    bits: Bitmap | None,
+    committed: int,
+    exact_limit: int,
+) -> Matrix:
+    """For each row in ``of``, the mean similarity of its k nearest other rows of ``rows``."""
+    vectors = ann.vectors
+    points = vectors.decode(np.asarray(vectors.rows(committed)[of]))
+    if len(rows) <= exact_limit or not ann.rows:  # one product for all of them
+        scores = points @ vectors.decode(np.asarray(vectors.rows(committed)[rows])).T
+        scores[rows[None, :] == of[:, None]] = -np.inf  # a row is not its own neighbour
+        return _top_mean(scores, k)
+    out = np.empty(len(of), dtype=np.float32)
+    for i, (row, point) in enumerate(zip(of.tolist(), points, strict=True)):
+        found = nearest(ann, point, k + 1, rows, bits, committed, exact_limit)
+        sims = [score for other, score in found if other != row][:k]
+        out[i] = float(np.mean(sims)) if sims else 0.0
+    return out
+
+
+def _top_mean(scores: Matrix, k: int) -> Matrix:
+    """Each line's mean of its k largest finite values (0 where it has none)."""
+    k = min(k, scores.shape[1])
+    if k == 0:
+        return np.zeros(scores.shape[0], dtype=np.float32)
+    top = -np.partition(-scores, k - 1, axis=1)[:, :k]
+    finite = np.isfinite(top)
+    total = np.where(finite, top, 0.0).sum(axis=1)
+    means: Matrix = (total / np.maximum(finite.sum(axis=1), 1)).astype(np.float32)
+    return means
