@@ -152,6 +152,10 @@ def test_fusion_options_reach_the_search(cli_kb: Path, capsys: pytest.CaptureFix
     raw = json.loads(out)
     # Without the discount the scores are the plain inner products: higher.
     assert code == 0 and raw[0]["score"] > json.loads(run(capsys, *dense_argv)[1])[0]["score"]
+    question = ["search", str(cli_kb), "What is an HNSW graph index?", "--json"]
+    shifted = json.loads(run(capsys, *question)[1])
+    code, out, _ = run(capsys, *question, "--question-shift", "0")
+    assert code == 0 and [h["score"] for h in json.loads(out)] != [h["score"] for h in shifted]
 
 
 def test_ingest_model_is_recorded_and_followed(

@@ -33,6 +33,8 @@ MIGRATE_HELP = "copy a knowledge base to a new store, vectors included (resumabl
 MODEL_HELP = f"embedding model of a new knowledge base (default {DEFAULT_MODEL}; docs/models.md)"
 RERANKER_HELP = "a re-ranker to import (an object with score(query, passages), or its class)"
 CROWDING_HELP = "dense scores lose this times a passage's crowding (0.3; 0 turns it off)"
+QUESTION_HELP = "weight a question moves from the keyword list to the dense list (0.1)"
+FUSION_OPTIONS = ("dense_weight", "keyword_weight", "rrf_k", "crowding_weight", "question_shift")
 SEARCH_MODES = (*MODES, *(mode + RERANK_SUFFIX for mode in MODES))
 EVAL_MODEL_HELP = (
     f"embedding model to build the corpus with (default {DEFAULT_MODEL}, one cache per model;"
@@ -74,8 +76,8 @@ def _reranker(args: argparse.Namespace) -> Reranker | None:
 
 def _fusion(args: argparse.Namespace) -> FusionSettings:
     """Ranking settings as the options say; defaults where a command has no such options."""
-    keys = ("method", "dense_weight", "keyword_weight", "rrf_k", "crowding_weight")
-    given = {key: getattr(args, "fusion" if key == "method" else key, None) for key in keys}
+    given = {key: getattr(args, key, None) for key in FUSION_OPTIONS}
+    given["method"] = getattr(args, "fusion", None)
     return FusionSettings(**{key: value for key, value in given.items() if value is not None})
 
 
@@ -301,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--keyword-weight", type=float, help="weight of the keyword list (0.4)")
         p.add_argument("--rrf-k", type=int, help="k of reciprocal rank fusion (60)")
         p.add_argument("--crowding-weight", type=float, help=CROWDING_HELP)
+        p.add_argument("--question-shift", type=float, help=QUESTION_HELP)
         p.add_argument("--reranker", metavar="MODULE:NAME", help=RERANKER_HELP)
 
     p = command("ingest", cmd_ingest, "read files and folders into the knowledge base")

@@ -259,7 +259,7 @@ class AnswerDB:
         if mode == "dense":
             return dense[:k]
         keyword = self.store.keyword_search(query, depth, where)
-        return fuse(dense, keyword, self.fusion)[:k]
+        return fuse(dense, keyword, self.fusion, query)[:k]
 
     def _uncrowded(self, hits: list[Hit]) -> list[Hit]:
         """Dense hits with their crowding discounted (retrieve/crowding.py)."""

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from answerdb.retrieve.hybrid import FusionSettings, convex, fuse, rrf
+import pytest
+
+from answerdb.retrieve.hybrid import FusionSettings, convex, fuse, is_question, rrf
 from answerdb.types import Hit
 
 
@@ -50,3 +52,34 @@ def test_fuse_keeps_hits_found_by_one_side_only() -> None:
 
 def test_fuse_of_nothing_is_nothing() -> None:
     assert fuse([], [], FusionSettings(method="convex")) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "question"),
+    [
+        ("How do I sort a list?", True),
+        ("what is hnsw", True),
+        ("Is there a way to freeze a dict", True),
+        ("  Does Python have a ternary operator", True),
+        ("sort a list in place?", True),
+        ("hnsw graph index", False),
+        ("Vitamin D deficiency raises the risk of falls.", False),
+        ("Whatever happened to the old API", False),  # an opener must be a whole word
+    ],
+)
+def test_questions_are_told_from_other_queries(query: str, question: bool) -> None:
+    assert is_question(query) is question
+
+
+def test_a_question_leans_on_the_dense_side() -> None:
+    settings = FusionSettings()
+    assert settings.weights("hnsw graph index") == (0.6, 0.4)
+    assert settings.weights("What is an HNSW graph?") == pytest.approx((0.7, 0.3))
+    # The shift never takes the keyword list below zero, and can be turned off.
+    assert FusionSettings(dense_weight=1, keyword_weight=0).weights("Why?") == (1, 0)
+    assert FusionSettings(question_shift=0).weights("Why?") == (0.6, 0.4)
+    # It decides close calls: the keyword side's favourite wins a query, loses the question.
+    dense = hits(1, 2, 3, 4, scores=[0.8, 0.7, 0.5, 0.4])
+    keyword = hits(2, 1, 3, 4, scores=[8.0, 6.0, 5.0, 4.0])
+    assert fuse(dense, keyword, settings, "sort list")[0].row == 2
+    assert fuse(dense, keyword, settings, "How do I sort a list?")[0].row == 1

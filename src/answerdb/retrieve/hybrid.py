@@ -1,7 +1,9 @@
 """Fusing dense and keyword results into one ranking.
 
 Convex fusion by default: each list's scores are z-normalised over its top ``window`` hits and
-summed with weights; a passage one list did not return counts as that list's lowest score.
+summed with weights; a passage one list did not return counts as that list's lowest score. A
+query phrased as a question weighs the dense list a little more: questions are what the
+sentence model was trained to match to answers, and an answer seldom repeats their words.
 Reciprocal rank fusion (``weight / (k + rank)`` summed) is the alternative. docs/quality.md
 has the measurements behind the defaults: equal-weight RRF throws away much of the stronger
 side when one side is far better (FAQ-style data), weighted z-score fusion does not.
@@ -9,6 +11,7 @@ side when one side is far better (FAQ-style data), weighted z-score fusion does 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -18,6 +21,11 @@ from answerdb.types import Hit
 
 Mode = Literal["dense", "keyword", "hybrid"]
 MODES: tuple[str, ...] = ("dense", "keyword", "hybrid")
+_QUESTION_OPENER = re.compile(
+    r"(how|what|why|when|where|which|who|whom|whose|can|could|do|does|did|is|are|was|were"
+    r"|should|would|will|shall|may|might|must|has|have|had)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,19 @@ class FusionSettings:
     crowding_weight: float = 0.3
     # Crowding is the mean similarity of a passage's this many nearest neighbours.
     crowding_neighbours: int = 5
+    # A query phrased as a question moves this much weight from the keyword list to the dense.
+    question_shift: float = 0.1
+
+    def weights(self, query: str) -> tuple[float, float]:
+        """The (dense, keyword) weights for one query."""
+        shift = min(self.question_shift, self.keyword_weight) if is_question(query) else 0.0
+        return self.dense_weight + shift, self.keyword_weight - shift
+
+
+def is_question(query: str) -> bool:
+    """Whether a query is phrased as a question: it ends in "?" or opens like one."""
+    text = query.strip()
+    return text.endswith("?") or bool(_QUESTION_OPENER.match(text))
 
 
 def rrf(lists: list[list[Hit]], weights: list[float], k: int = 60) -> list[Hit]:
@@ -73,9 +94,11 @@ def _zscores(hits: list[Hit], window: int) -> dict[int, float]:
     return {h.row: (h.score - mean) / spread for h in hits}
 
 
-def fuse(dense: list[Hit], keyword: list[Hit], settings: FusionSettings) -> list[Hit]:
-    """Combine the two lists as ``settings`` says."""
-    weights = [settings.dense_weight, settings.keyword_weight]
+def fuse(
+    dense: list[Hit], keyword: list[Hit], settings: FusionSettings, query: str = ""
+) -> list[Hit]:
+    """Combine the two lists of ``query`` as ``settings`` say."""
+    weights = list(settings.weights(query))
     if settings.method == "convex":
         return convex([dense, keyword], weights, settings.window)
     return rrf([dense, keyword], weights, settings.rrf_k)
