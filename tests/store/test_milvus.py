@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("pymilvus", reason="Milvus tests need the milvus extra")
 
 from answerdb.errors import InputError, ModelMismatchError, StoreError
-from answerdb.store.milvus import MilvusStore
+from answerdb.store.milvus import CROWDING_TTL, MilvusStore
 from answerdb.store.milvus_filter import where_expression
 from answerdb.store.milvus_rows import passage_id
 from answerdb.store.uri import StoreURI, open_store, parse_store_uri
@@ -104,3 +104,22 @@ def test_lite_file_is_not_created_by_a_reader(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a knowledge base"):
         MilvusStore(StoreURI("milvus-lite", str(tmp_path / "none.db"), "kb"), readonly=True)
     assert not (tmp_path / "none.db").exists()
+
+
+def test_crowding_is_kept_a_while_then_asked_again(
+    store: MilvusStore, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add(store, hash_embedder, ["cv", "rag", "hnsw"])
+    rows = [store.passages(d)[0].row for d in ("cv", "rag", "hnsw")]
+    first = store.crowding(rows, 2).tolist()
+    searches: list[object] = []
+    real = store.client.search
+
+    def counted(*args: object, **kwargs: object) -> object:
+        searches.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store.client, "search", counted)
+    assert store.crowding(rows, 2).tolist() == first and not searches
+    store._crowded_since -= CROWDING_TTL + 1  # other processes may have written since
+    assert store.crowding(rows, 2).tolist() == first and len(searches) == 1

@@ -10,6 +10,7 @@ rows no head points at: invisible, overwritten by the same ids when the batch is
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,8 @@ from answerdb.types import Document, Hit, Passage
 
 # Milvus refuses a search deeper than this.
 MAX_TOPK = 16_384
+# Crowding changes only as the collection does: kept this long, or until this handle writes.
+CROWDING_TTL = 60.0
 
 
 class MilvusStore(Store):
@@ -45,6 +48,8 @@ class MilvusStore(Store):
         # Lite searches exactly (as the embedded store does at this size); servers use HNSW.
         self.index_type = index_type or ("FLAT" if lite else "HNSW")
         self.client = connect(uri, readonly)
+        self._crowded: dict[tuple[int, int], float] = {}  # (row, k) → crowding
+        self._crowded_since = time.monotonic()
         if self._exists():
             self._load()
         elif readonly:
@@ -116,6 +121,7 @@ class MilvusStore(Store):
         upsert(self.client, self.name, build_passage_rows(docs, passages, vectors))
         upsert(self.client, self.docs, parts)
         upsert(self.client, self.docs, heads)  # the commit point: the new versions become visible
+        self._forget_crowding()
         for doc, content_hash in docs:
             if before.get(doc.doc_id, content_hash) != content_hash:
                 self._drop_versions(doc.doc_id, keep=content_hash)
@@ -135,6 +141,7 @@ class MilvusStore(Store):
             self.client.delete(self.docs, ids=[head_key(d) for d in chunk])
             self.client.delete(self.name, filter=f"doc_id in {string_list(chunk)}")
             self.client.delete(self.docs, filter=f"doc_id in {string_list(chunk)}")
+        self._forget_crowding()
         return len(present)
 
     @translated
@@ -202,11 +209,19 @@ class MilvusStore(Store):
 
     @translated
     def crowding(self, rows: list[int], k: int) -> Matrix:
-        means: dict[int, float] = {}
-        wanted = list(dict.fromkeys(rows)) if self._exists() else []
+        if time.monotonic() - self._crowded_since > CROWDING_TTL:
+            self._forget_crowding()
+        known = self._crowded
+        wanted = [row for row in dict.fromkeys(rows) if (row, k) not in known]
+        wanted = wanted if self._exists() else []
         for start in range(0, len(wanted), BATCH_ROWS):
-            means.update(self._crowding(wanted[start : start + BATCH_ROWS], k))
-        return np.array([means.get(row, 0.0) for row in rows], dtype=np.float32)
+            found = self._crowding(wanted[start : start + BATCH_ROWS], k)
+            known.update({(row, k): mean for row, mean in found.items()})
+        return np.array([known.get((row, k), 0.0) for row in rows], dtype=np.float32)
+
+    def _forget_crowding(self) -> None:
+        self._crowded.clear()
+        self._crowded_since = time.monotonic()
 
     def _crowding(self, rows: list[int], k: int) -> dict[int, float]:
         """Mean similarity of each row's k nearest other visible passages."""
