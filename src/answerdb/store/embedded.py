@@ -21,7 +21,7 @@ from answerdb.store.catalog import Catalog
 from answerdb.store.filters import Where, where_sql
 from answerdb.store.fts import match_expression
 from answerdb.store.lock import WriterLock
-from answerdb.store.nearest import Ranked, crowding, nearest
+from answerdb.store.nearest import CrowdingCache, Ranked, nearest
 from answerdb.store.rowsets import FilterCache, Matching, bitmap
 from answerdb.store.settings import settle_dtype, settle_index
 from answerdb.store.vectors import INT8_SCALE, Matrix, VectorFile, fit_int8_scale
@@ -69,8 +69,7 @@ class EmbeddedStore(Store):
         self._live: npt.NDArray[np.uint8] | None = None
         self._live_rows: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self._filters = FilterCache()
-        # Crowding per (k, row) as of the version seen: NaN until a search asks for it.
-        self._crowding: dict[int, Matrix] = {}
+        self._crowding = CrowdingCache()
         self._load_generation()
 
     # -- set-up ---------------------------------------------------------------------------
@@ -106,10 +105,7 @@ class EmbeddedStore(Store):
         return self._file("index", "faiss")
 
     def writer_lock(self) -> WriterLock:
-        """The writer lock, for maintenance (``repair``); raises StoreError when read-only."""
-        return self._lock()
-
-    def _lock(self) -> WriterLock:
+        """The writer lock (every write, and ``repair``); raises StoreError when read-only."""
         if self.readonly:
             raise StoreError(f"{self.path}: opened read-only")
         return WriterLock(self.path / "writer.lock", self.lock_timeout)
@@ -118,7 +114,7 @@ class EmbeddedStore(Store):
         return self.catalog.model()
 
     def set_model(self, name: str, revision: str, dim: int) -> None:
-        with self._lock():
+        with self.writer_lock():
             self.catalog.set_model(name, revision, dim)
         self._load_generation()
 
@@ -128,7 +124,7 @@ class EmbeddedStore(Store):
     ) -> None:
         if len(passages) != len(vectors):
             raise InputError(f"{len(passages)} passages but {len(vectors)} vectors")
-        with self._lock():
+        with self.writer_lock():
             self._refresh()
             replaced = self.catalog.existing_ids([doc.doc_id for doc, _ in docs])
             start = self.catalog.committed_rows()
@@ -155,7 +151,7 @@ class EmbeddedStore(Store):
         self._refresh()
 
     def delete(self, doc_ids: list[str]) -> int:
-        with self._lock():
+        with self.writer_lock():
             present = self.catalog.existing_ids(doc_ids)
             with self.catalog.transaction():
                 self.catalog.delete_documents(sorted(present))
@@ -183,7 +179,7 @@ class EmbeddedStore(Store):
         self.ann.save(self._file("index", "faiss"), self.catalog.record_graph_crc)
 
     def compact(self) -> dict[str, Any]:
-        with self._lock():
+        with self.writer_lock():
             self.catalog.set_graph_waits(False)  # the new generation's graph is built in full
             self._refresh()
             before = self.catalog.committed_rows()
@@ -220,7 +216,7 @@ class EmbeddedStore(Store):
         rows (the waits embed instead): they wait for `reindex`, scanned exactly meanwhile.
         """
         if graph_waits:
-            with self._lock():
+            with self.writer_lock():
                 self.catalog.set_graph_waits(True)
         self._deferred = True
         adds = self._adds
@@ -230,7 +226,7 @@ class EmbeddedStore(Store):
             self._deferred = False
         if self._adds == adds:  # nothing stored (all unchanged): no lock, nothing to save
             return
-        with self._lock():
+        with self.writer_lock():
             self._seen_version = -1
             self._refresh()
             if self.ann.rows != self.ann.saved_rows:
@@ -246,7 +242,7 @@ class EmbeddedStore(Store):
             return self.ann.grow(self.graph_rows(self._written), GROW_ROWS)
 
     def reindex(self) -> None:
-        with self._lock():
+        with self.writer_lock():
             self.catalog.set_graph_waits(False)
             self.ann = AnnIndex(self.vectors, self._index)
             self._seen_version = -1
@@ -329,17 +325,9 @@ class EmbeddedStore(Store):
         return self._consistent(lambda: self._crowded(np.asarray(rows, dtype=np.int64), k))
 
     def _crowded(self, rows: npt.NDArray[np.int64], k: int) -> Matrix:
-        """Crowding of ``rows``, computed once per row and store version."""
-        self._refresh()
-        committed = self._committed
-        known = self._crowding.get(k)
-        if known is None or len(known) != committed:
-            known = self._crowding[k] = np.full(committed, np.nan, dtype=np.float32)
-        todo = np.unique(rows[np.isnan(known[rows])])
-        if len(todo):
-            args = (self._live_rows, self._live, committed, self.exact_limit)
-            known[todo] = crowding(self.ann, todo, k, *args)
-        return known[rows]
+        self._refresh()  # the cache holds the values of the version seen
+        live = (self._live_rows, self._live, self._committed, self.exact_limit)
+        return self._crowding.get(self.ann, rows, k, *live)
 
     def _matching(self, where: Where, committed: int) -> Matching:
         """The live rows a filter matches, with their bitmap when the graph will need it."""

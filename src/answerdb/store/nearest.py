@@ -77,6 +77,36 @@ def crowding(
     return out
 
 
+class CrowdingCache:
+    """Each row's crowding, computed once per row until the next commit clears it (the same
+    passages come back search after search)."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, Matrix] = {}  # k → per row, NaN until asked for
+
+    def clear(self) -> None:
+        self._known = {}
+
+    def get(
+        self,
+        ann: AnnIndex,
+        of: Rows,
+        k: int,
+        rows: Rows,
+        bits: Bitmap | None,
+        committed: int,
+        exact_limit: int,
+    ) -> Matrix:
+        """``crowding(...)`` of the rows ``of``, computing only those not asked for before."""
+        known = self._known.get(k)
+        if known is None or len(known) != committed:
+            known = self._known[k] = np.full(committed, np.nan, dtype=np.float32)
+        todo = np.unique(of[np.isnan(known[of])])
+        if len(todo):
+            known[todo] = crowding(ann, todo, k, rows, bits, committed, exact_limit)
+        return known[of]
+
+
 def _top_mean(scores: Matrix, k: int) -> Matrix:
     """Each line's mean of its k largest finite values (0 where it has none)."""
     k = min(k, scores.shape[1])
