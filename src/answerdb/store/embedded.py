@@ -21,7 +21,7 @@ from answerdb.store.catalog import Catalog
 from answerdb.store.filters import Where, where_sql
 from answerdb.store.fts import match_expression
 from answerdb.store.lock import WriterLock
-from answerdb.store.nearest import CrowdingCache, Ranked, nearest
+from answerdb.store.nearest import CrowdingCache, Ranked, crowding, nearest
 from answerdb.store.rowsets import FilterCache, Matching, bitmap
 from answerdb.store.settings import settle_dtype, settle_index
 from answerdb.store.vectors import INT8_SCALE, Matrix, VectorFile, fit_int8_scale
@@ -327,7 +327,7 @@ class EmbeddedStore(Store):
     def _crowded(self, rows: npt.NDArray[np.int64], k: int) -> Matrix:
         self._refresh()  # the cache holds the values of the version seen
         live = (self._live_rows, self._live, self._committed, self.exact_limit)
-        return self._crowding.get(self.ann, rows, k, *live)
+        return self._crowding.get(rows, k, lambda todo: crowding(self.ann, todo, k, *live))
 
     def _matching(self, where: Where, committed: int) -> Matching:
         """The live rows a filter matches, with their bitmap when the graph will need it."""

@@ -1,7 +1,10 @@
 """Finding a query's nearest rows among a set of live rows: an exact scan when the set is
-small, else a graph walk re-scored exactly, with the rows the graph lacks scanned beside it."""
+small, else a graph walk re-scored exactly, with the rows the graph lacks scanned beside it;
+and, the same way, each row's crowding (the mean similarity of its nearest rows)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -82,28 +85,21 @@ class CrowdingCache:
     passages come back search after search)."""
 
     def __init__(self) -> None:
-        self._known: dict[int, Matrix] = {}  # k → per row, NaN until asked for
+        self._known: dict[int, Matrix] = {}  # k → crowding by row
 
     def clear(self) -> None:
         self._known = {}
 
-    def get(
-        self,
-        ann: AnnIndex,
-        of: Rows,
-        k: int,
-        rows: Rows,
-        bits: Bitmap | None,
-        committed: int,
-        exact_limit: int,
-    ) -> Matrix:
-        """``crowding(...)`` of the rows ``of``, computing only those not asked for before."""
-        known = self._known.get(k)
-        if known is None or len(known) != committed:
-            known = self._known[k] = np.full(committed, np.nan, dtype=np.float32)
+    def get(self, of: Rows, k: int, compute: Callable[[Rows], Matrix]) -> Matrix:
+        """Crowding of the rows ``of``; ``compute`` is asked only for those not known yet."""
+        known = self._known.get(k, np.zeros(0, dtype=np.float32))
+        if len(of) and int(of.max()) >= len(known):  # NaN: not asked for yet
+            unknown = np.full(int(of.max()) + 1 - len(known), np.nan, dtype=np.float32)
+            known = np.concatenate([known, unknown])
+        self._known[k] = known
         todo = np.unique(of[np.isnan(known[of])])
         if len(todo):
-            known[todo] = crowding(ann, todo, k, rows, bits, committed, exact_limit)
+            known[todo] = compute(todo)
         return known[of]
 
 
