@@ -10,7 +10,7 @@ QUESTION := What are the career options related to computer vision?
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml setup.py src/answerdb/store/_walk.c | $(BIN)/activate
+$(VENV)/.installed: pyproject.toml setup.py src/answerdb/store/embedded/_walk.c | $(BIN)/activate
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@

@@ -59,9 +59,9 @@ class AnswerDB(Engine):
     dtype = "int8"
 
     def build(self, base: np.ndarray, buckets: np.ndarray, folder: Path) -> dict[str, Any]:
-        from answerdb.store.ann import IndexSettings
-        from answerdb.store.embedded import EmbeddedStore
-        from answerdb.store.importer import import_vectors
+        from answerdb.store.embedded.hnsw import IndexSettings
+        from answerdb.store.embedded.store import EmbeddedStore
+        from answerdb.tools.import_vectors import import_vectors
 
         staging = folder / "import"
         staging.mkdir(parents=True)
@@ -82,7 +82,7 @@ class AnswerDB(Engine):
         }
 
     def open(self, folder: Path, dim: int, buckets: np.ndarray) -> None:
-        from answerdb.store.embedded import EmbeddedStore
+        from answerdb.store.embedded.store import EmbeddedStore
 
         self.store = EmbeddedStore(folder / "kb", readonly=True)
 

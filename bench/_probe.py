@@ -23,8 +23,8 @@ from _engines import ENGINES, Engine
 
 WARM_QUERIES = 1000
 MODULES = {
-    "answerdb": ["answerdb.store.embedded"],
-    "answerdb-f16": ["answerdb.store.embedded"],
+    "answerdb": ["answerdb.store.embedded.store"],
+    "answerdb-f16": ["answerdb.store.embedded.store"],
     "hnswlib": ["hnswlib"],
     "faiss-hnsw": ["faiss"],
     "faiss-ivfpq": ["faiss"],

@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import answerdb.store.ann as ann_module
+import answerdb.store.embedded.hnsw as ann_module
 
 from .verify import Model, verify
 from .workload import Journal

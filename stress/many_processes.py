@@ -22,7 +22,7 @@ from typing import Any
 
 from answerdb.db import AnswerDB
 from answerdb.errors import StoreError
-from answerdb.store.embedded import READ_RETRIES, EmbeddedStore
+from answerdb.store.embedded.store import READ_RETRIES, EmbeddedStore
 from answerdb.types import Document
 
 from .verify import expected_passages

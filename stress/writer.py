@@ -18,11 +18,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import answerdb.store.ann as ann_module
+import answerdb.store.embedded.hnsw as ann_module
 from answerdb.db import AnswerDB
-from answerdb.store.catalog import Catalog
-from answerdb.store.embedded import EmbeddedStore
-from answerdb.store.vectors import Matrix, VectorFile
+from answerdb.store.embedded.catalog import Catalog
+from answerdb.store.embedded.store import EmbeddedStore
+from answerdb.store.embedded.vectors import Matrix, VectorFile
 
 from .workload import Journal, Op, WordHashEmbedder, document, make_document
 

@@ -64,7 +64,7 @@ def static_model() -> Embedder:
 def demo_kb(tmp_path_factory: pytest.TempPathFactory, minilm: Embedder) -> Path:
     """The demo articles ingested with the real model, shared by the tests that only read."""
     from answerdb.db import AnswerDB
-    from answerdb.store.embedded import EmbeddedStore
+    from answerdb.store.embedded.store import EmbeddedStore
 
     from .kb import DEMO
 
@@ -78,7 +78,7 @@ def demo_kb(tmp_path_factory: pytest.TempPathFactory, minilm: Embedder) -> Path:
 def demo_db(demo_kb: Path, minilm: Embedder) -> Iterator[AnswerDB]:
     """A read-only handle on the shared demo knowledge base."""
     from answerdb.db import AnswerDB
-    from answerdb.store.embedded import EmbeddedStore
+    from answerdb.store.embedded.store import EmbeddedStore
 
     db = AnswerDB(EmbeddedStore(demo_kb, readonly=True), model=minilm.name, embedder=minilm)
     yield db

@@ -10,10 +10,10 @@ import pytest
 from answerdb.db import AnswerDB
 from answerdb.embed import Embedder
 from answerdb.errors import InputError, ModelMismatchError
-from answerdb.retrieve.hybrid import FusionSettings
-from answerdb.store.ann import AnnIndex
-from answerdb.store.embedded import EXACT_LIMIT, EmbeddedStore
-from answerdb.store.lock import WriterLock
+from answerdb.retrieve.fusion import FusionSettings
+from answerdb.store.embedded.hnsw import AnnIndex
+from answerdb.store.embedded.lock import WriterLock
+from answerdb.store.embedded.store import EXACT_LIMIT, EmbeddedStore
 from answerdb.types import Document
 
 from .conftest import HashEmbedder
@@ -150,7 +150,7 @@ def test_a_large_ingest_grows_the_graph_while_it_waits_and_saves_it_at_its_end(
 ) -> None:
     monkeypatch.setattr("answerdb.db.BULK_PASSAGES", 10)
     monkeypatch.setattr("answerdb.db.BATCH_PASSAGES", 4)
-    monkeypatch.setattr("answerdb.store.embedded.GROW_ROWS", 3)
+    monkeypatch.setattr("answerdb.store.embedded.store.GROW_ROWS", 3)
     embed = hash_embedder.embed
 
     def slow(texts: Sequence[str], progress: Any = None) -> Any:

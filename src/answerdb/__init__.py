@@ -17,17 +17,17 @@ from answerdb.types import Answer, Citation, Document, Hit, IngestReport, Relate
 
 if TYPE_CHECKING:
     from answerdb.db import AnswerDB
-    from answerdb.retrieve.hybrid import FusionSettings
+    from answerdb.retrieve.fusion import FusionSettings
     from answerdb.retrieve.rerank import Reranker
-    from answerdb.store.ann import IndexSettings
+    from answerdb.store.embedded.hnsw import IndexSettings
 
 # Imported on first use: a process that needs one module (the embedding child, the CLI's
 # --help) does not pay for the whole package.
 _LAZY = {
     "AnswerDB": "answerdb.db",
-    "FusionSettings": "answerdb.retrieve.hybrid",
+    "FusionSettings": "answerdb.retrieve.fusion",
     "Reranker": "answerdb.retrieve.rerank",
-    "IndexSettings": "answerdb.store.ann",
+    "IndexSettings": "answerdb.store.embedded.hnsw",
 }
 
 __version__ = "0.1.0"

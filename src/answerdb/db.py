@@ -27,14 +27,14 @@ from answerdb.ingest.pipeline import (
     unstored,
 )
 from answerdb.retrieve.crowding import discount
-from answerdb.retrieve.hybrid import MODES, FusionSettings, fuse
+from answerdb.retrieve.fusion import MODES, FusionSettings, fuse
 from answerdb.retrieve.rerank import RERANK_DEPTH, RERANK_SUFFIX, Reranker, rerank
 from answerdb.store.base import Store
-from answerdb.store.check import CheckReport, check_store
-from answerdb.store.embedded import EmbeddedStore
-from answerdb.store.filters import Where
-from answerdb.store.repair import repair_store
+from answerdb.store.embedded.check import CheckReport, check_store
+from answerdb.store.embedded.repair import repair_store
+from answerdb.store.embedded.store import EmbeddedStore
 from answerdb.types import Answer, Document, Hit, IngestReport, Skipped
+from answerdb.where import Where
 
 # Progress callbacks get (done, total) in passages.
 Progress = Callable[[int, int], None]

@@ -13,7 +13,7 @@ from answerdb.answer.series import auto_series, choose_clusters, learn_series, s
 from answerdb.cli import main
 from answerdb.db import AnswerDB
 from answerdb.embed import Embedder
-from answerdb.store.embedded import EmbeddedStore
+from answerdb.store.embedded.store import EmbeddedStore
 from answerdb.types import Document
 
 from ..conftest import HashEmbedder

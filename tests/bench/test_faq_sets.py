@@ -6,7 +6,7 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
-from answerdb.evaluate import load_beir
+from answerdb.tools.evaluate import load_beir
 
 BENCH = Path(__file__).parents[2] / "bench" / "faq_sets.py"
 

@@ -22,7 +22,7 @@ from answerdb.ingest.pipeline import (
     passage_texts,
     work_ahead,
 )
-from answerdb.store.embedded import EmbeddedStore
+from answerdb.store.embedded.store import EmbeddedStore
 from answerdb.types import Document, Passage
 
 from ..conftest import HashEmbedder

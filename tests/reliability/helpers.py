@@ -7,7 +7,7 @@ from pathlib import Path
 from stress.workload import WordHashEmbedder, document
 
 from answerdb.db import AnswerDB
-from answerdb.store.embedded import EmbeddedStore
+from answerdb.store.embedded.store import EmbeddedStore
 
 
 def open_kb(path: Path, readonly: bool = False, lock_timeout: float = 10.0) -> AnswerDB:

@@ -11,7 +11,7 @@ from stress.workload import document
 
 from answerdb.cli import main
 from answerdb.errors import StoreError
-from answerdb.store.check import CheckReport
+from answerdb.store.embedded.check import CheckReport
 
 from .helpers import make_kb, open_kb
 

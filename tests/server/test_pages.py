@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from answerdb.embed import Embedder
-from answerdb.server.views import doc_url, segments
+from answerdb.server.links import doc_url, segments
 
 from ..kb import CAREERS, CAREERS_QUESTION
 from .conftest import make_app

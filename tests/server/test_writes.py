@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from answerdb.embed import Embedder
-from answerdb.server.views import doc_url
+from answerdb.server.links import doc_url
 
 from ..kb import CAREERS
 from .conftest import KEY, live_server, make_app

@@ -9,6 +9,6 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from answerdb.server.app import create_app
 from answerdb.server.config import ServerSettings
-from answerdb.server.handles import KnowledgeBase
+from answerdb.server.pool import KnowledgeBase
 
 __all__ = ["KnowledgeBase", "ServerSettings", "create_app"]

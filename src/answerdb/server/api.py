@@ -15,12 +15,12 @@ from starlette.datastructures import UploadFile
 from answerdb.answer import generate as generation
 from answerdb.errors import InputError
 from answerdb.server.config import ServerSettings
-from answerdb.server.handles import KnowledgeBase
+from answerdb.server.links import doc_url, plain, series_slugs, series_summary, source_label
+from answerdb.server.pool import KnowledgeBase
 from answerdb.server.security import reader_guard, writer_guard
 from answerdb.server.uploads import DocumentIn, read_upload
-from answerdb.server.views import doc_url, plain, series_slugs, series_summary, source_label
-from answerdb.store.filters import parse_where
 from answerdb.types import Answer, Document
+from answerdb.where import parse_where
 
 Mode = Literal["dense", "keyword", "hybrid"]
 

@@ -18,9 +18,9 @@ from answerdb.db import AnswerDB
 from answerdb.errors import AnswerDBError, InputError, LockedError
 from answerdb.server.api import api_router
 from answerdb.server.config import ServerSettings
-from answerdb.server.handles import KnowledgeBase
 from answerdb.server.middleware import AccessLog, BodyLimit
 from answerdb.server.pages import HERE, page_router, templates
+from answerdb.server.pool import KnowledgeBase
 
 
 def create_app(

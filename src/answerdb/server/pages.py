@@ -16,9 +16,7 @@ from fastapi.templating import Jinja2Templates
 from answerdb.answer import generate as generation
 from answerdb.answer.series import Series
 from answerdb.server.config import ServerSettings
-from answerdb.server.handles import KnowledgeBase
-from answerdb.server.security import reader_guard
-from answerdb.server.views import (
+from answerdb.server.links import (
     article_summary,
     doc_url,
     paragraphs,
@@ -26,6 +24,8 @@ from answerdb.server.views import (
     series_slugs,
     source_label,
 )
+from answerdb.server.pool import KnowledgeBase
+from answerdb.server.security import reader_guard
 
 HERE = Path(__file__).resolve().parent
 RECENT = 8

@@ -9,9 +9,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-from answerdb.store.filters import Where
-from answerdb.store.vectors import Matrix
+from answerdb.store.embedded.vectors import Matrix
 from answerdb.types import Document, Hit, Passage
+from answerdb.where import Where
 
 
 class Store(ABC):

@@ -17,8 +17,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from answerdb.errors import InputError, StoreError
-from answerdb.store.ann import IndexSettings
 from answerdb.store.base import Store
+from answerdb.store.embedded.hnsw import IndexSettings
 
 DEFAULT_COLLECTION = "answerdb"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
@@ -110,11 +110,11 @@ def open_store(
     """
     spec = uri if isinstance(uri, StoreURI) else parse_store_uri(uri)
     if spec.backend == "embedded":
-        from answerdb.store.embedded import EmbeddedStore
+        from answerdb.store.embedded.store import EmbeddedStore
 
         return EmbeddedStore(Path(spec.location), dtype=dtype, readonly=readonly, index=index)
     try:
-        from answerdb.store.milvus import MilvusStore
+        from answerdb.store.milvus.store import MilvusStore
     except ImportError as exc:
         raise StoreError(
             f"{spec}: Milvus needs the milvus extra: pip install 'answerdb[milvus]' ({exc})"

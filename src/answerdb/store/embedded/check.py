@@ -1,0 +1,272 @@
+"""`answerdb check`: verify an embedded store — catalog vs vector file vs index.
+
+Each finding names its part, a level (``ok``, ``warn``, ``error``) and whether
+``answerdb repair`` fixes it. Errors mean wrong answers or failing reads; warnings are
+leftovers a crash may leave (a vector tail, a stale index) that the store copes with.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from answerdb.store.embedded.hnsw import AnnIndex, file_crc, saved_rows
+from answerdb.store.embedded.store import EmbeddedStore
+
+# Rows of the index compared with the vector file (evenly spread): enough to catch a mix-up.
+INDEX_SAMPLE = 256
+# Why a small store has no graph, or an empty one.
+EXACTLY = "searched exactly at this size (no graph needed)"
+_GENERATION_FILE = re.compile(r"^(vectors|index)-g(\d+)\.\w+$")
+
+
+@dataclass
+class Finding:
+    """One thing checked: ``part`` is catalog, vectors, index or files."""
+
+    part: str
+    level: str
+    message: str
+    repairable: bool = False
+
+
+@dataclass
+class CheckReport:
+    """Every finding, with the counts they refer to."""
+
+    path: str
+    counts: dict[str, int] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """No errors (warnings allowed)."""
+        return not any(f.level == "error" for f in self.findings)
+
+    def add(self, part: str, level: str, message: str, repairable: bool = False) -> None:
+        self.findings.append(Finding(part, level, message, repairable))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "ok": self.ok,
+            "counts": self.counts,
+            "findings": [vars(f) for f in self.findings],
+        }
+
+
+def check_store(store: EmbeddedStore) -> CheckReport:
+    """Verify ``store`` as it is committed now; reads only, safe beside a writer."""
+    report = CheckReport(str(store.path))
+    with store.catalog.snapshot():
+        _check_catalog(store, report)
+        _check_vectors(store, report)
+        _check_index(store, report)
+    _check_files(store, report)
+    return report
+
+
+def _check_catalog(store: EmbeddedStore, report: CheckReport) -> None:
+    db = store.catalog.db
+    problems = [str(r[0]) for r in db.execute("PRAGMA integrity_check").fetchall()]
+    if problems != ["ok"]:
+        report.add("catalog", "error", "SQLite integrity: " + "; ".join(problems[:5]))
+    counts = store.catalog.counts()
+    rows = store.catalog.committed_rows()
+    report.counts.update(counts, vector_rows=rows)
+    for level, message in _catalog_problems(db, rows):
+        report.add("catalog", level, message)
+    if not any(f.part == "catalog" and f.level == "error" for f in report.findings):
+        report.add(
+            "catalog",
+            "ok",
+            f"{counts['documents']} documents, {counts['passages']} passages, {rows} vector rows",
+        )
+    _check_keyword_index(store, report)
+
+
+# Each query counts what must not exist: (level, SQL, what it means).
+_CATALOG_RULES = [
+    ("error", "SELECT count(*) FROM passages WHERE row < 0 OR row >= ?", "passages past meta.rows"),
+    (
+        "error",
+        "SELECT count(*) FROM passages p WHERE NOT EXISTS"
+        " (SELECT 1 FROM documents d WHERE d.doc_id = p.doc_id)",
+        "passages without their document",
+    ),
+    (
+        "error",
+        "SELECT count(*) FROM documents d WHERE NOT EXISTS"
+        " (SELECT 1 FROM passages p WHERE p.doc_id = d.doc_id)",
+        "documents without passages",
+    ),
+    (
+        "error",
+        "SELECT count(*) FROM (SELECT doc_id FROM passages GROUP BY doc_id"
+        " HAVING min(ordinal) != 0 OR max(ordinal) != count(*) - 1)",
+        "documents with missing or repeated passages",
+    ),
+]
+
+
+def _catalog_problems(db: sqlite3.Connection, rows: int) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for level, sql, meaning in _CATALOG_RULES:
+        params = (rows,) if "?" in sql else ()
+        count = int(db.execute(sql, params).fetchone()[0])
+        if count:
+            found.append((level, f"{count} {meaning}"))
+    return found
+
+
+def _check_keyword_index(store: EmbeddedStore, report: CheckReport) -> None:
+    if store.readonly:
+        report.add("catalog", "ok", "keyword index not checked (opened read-only)")
+        return
+    try:
+        store.catalog.db.execute(
+            "INSERT INTO passages_fts(passages_fts, rank) VALUES('integrity-check', 1)"
+        )
+    except sqlite3.DatabaseError as exc:
+        report.add("catalog", "error", f"keyword index disagrees with passages: {exc}", True)
+        return
+    report.add("catalog", "ok", "keyword index matches the passages")
+
+
+def _check_vectors(store: EmbeddedStore, report: CheckReport) -> None:
+    rows = store.catalog.committed_rows()
+    stored = store.vectors.stored_rows()
+    report.counts["vector_file_rows"] = stored
+    if stored < rows:
+        report.add(
+            "vectors",
+            "error",
+            f"{store.vectors.path.name} holds {stored} rows, the catalog commits {rows}:"
+            " the missing vectors must be embedded again",
+        )
+        return
+    if stored > rows:
+        report.add(
+            "vectors",
+            "warn",
+            f"{stored - rows} uncommitted rows from a crash (invisible; trimmed by the next write)",
+            True,
+        )
+    _check_sums(store, report, rows)
+
+
+def _check_sums(store: EmbeddedStore, report: CheckReport, rows: int) -> None:
+    bad, covered = _sum_mismatches(store, rows)
+    report.counts["checksummed_rows"] = covered
+    if bad:
+        report.add("vectors", "error", "checksum mismatch: " + ", ".join(bad[:5]))
+        return
+    unchecked = f"; {rows - covered} rows older than checksums" if covered < rows else ""
+    report.add("vectors", "ok", f"{covered} rows match their checksums{unchecked}")
+
+
+def _sum_mismatches(store: EmbeddedStore, rows: int) -> tuple[list[str], int]:
+    """Row ranges whose bytes differ from the CRC-32 committed with them, and rows checked."""
+    sums = [(start, count, crc) for start, count, crc in store.catalog.vector_sums() if count]
+    if not sums:
+        return [], 0
+    row_bytes = store.vectors.row_bytes
+    bad: list[str] = []
+    covered = 0
+    with open(store.vectors.path, "rb") as fh:
+        for start, count, crc in sums:
+            where = f"rows {start}-{start + count - 1}"
+            if start + count > rows:
+                bad.append(f"{where} past meta.rows")
+                continue
+            fh.seek(start * row_bytes)
+            if zlib.crc32(fh.read(count * row_bytes)) != crc:
+                bad.append(where)
+            covered += count
+    return bad, covered
+
+
+def _check_index(store: EmbeddedStore, report: CheckReport) -> None:
+    path = store.index_path
+    rows = store.catalog.committed_rows()
+    wanted, waits = store.graph_rows(rows), store.catalog.graph_waits()
+    if not path.exists() and (waits or not wanted):
+        report.add("index", "ok", f"no {path.name}: {_behind(0, wanted, waits)}")
+        return
+    if not path.exists():
+        report.add("index", "warn", f"{path.name} missing (built on first search)", True)
+        return
+    index = AnnIndex(store.vectors)
+    if not index.load(path, rows):
+        saved = saved_rows(path)
+        ahead = saved is not None and saved > rows
+        why = "is ahead of the catalog (ignored on open)" if ahead else "unreadable"
+        report.add("index", "warn", f"{path.name} {why} (rebuilt on first search)", True)
+        return
+    report.counts["index_rows"] = index.rows
+    if file_crc(path) not in store.catalog.graph_crcs():
+        report.add("index", "error", f"{path.name} was not saved by this store", True)
+        return
+    mismatched = _index_mismatches(store, index, rows)
+    if mismatched:
+        report.add("index", "error", f"{mismatched} sampled rows differ from the vectors", True)
+        return
+    agree = f"{index.rows} rows agree with the vector file"
+    report.add("index", "ok", "; ".join(filter(None, [agree, _behind(index.rows, wanted, waits)])))
+
+
+def _behind(rows: int, wanted: int, waits: bool) -> str:
+    """What the graph lacks, and when it gets it."""
+    if rows < wanted and waits:
+        return f"{wanted - rows} newer rows wait for `answerdb reindex` (searched exactly)"
+    if rows < wanted:
+        return f"{wanted - rows} newer rows are added on first search"
+    return "" if wanted else EXACTLY
+
+
+def _index_mismatches(store: EmbeddedStore, index: AnnIndex, rows: int) -> int:
+    if index.rows == 0 or store.vectors.stored_rows() < rows:
+        return 0
+    sample = np.unique(np.linspace(0, index.rows - 1, min(INDEX_SAMPLE, index.rows)).astype(int))
+    expected = store.vectors.graph_values(np.asarray(store.vectors.rows(rows)[sample]))
+    found = np.stack([index.index.reconstruct(int(i)) for i in sample])
+    return int((np.abs(found - expected).max(axis=1) > 1e-3).sum())
+
+
+def _check_files(store: EmbeddedStore, report: CheckReport) -> None:
+    leftovers = stale_files(store)
+    if leftovers:
+        names = ", ".join(p.name for p in leftovers)
+        report.add("files", "warn", f"leftovers of an interrupted write: {names}", True)
+    else:
+        report.add("files", "ok", "no leftover files")
+
+
+def stale_files(store: EmbeddedStore) -> list[Path]:
+    """Files of other generations and unfinished temporary files."""
+    current = store.generation
+    found: list[Path] = []
+    for item in sorted(store.path.iterdir()):
+        match = _GENERATION_FILE.match(item.name)
+        if item.suffix == ".tmp" or (match and int(match.group(2)) != current):
+            found.append(item)
+    return found
+
+
+def report_text(report: CheckReport) -> str:
+    """One line per finding, then the verdict."""
+    lines = [f"{report.path}:"]
+    for f in report.findings:
+        hint = "  (answerdb repair fixes this)" if f.repairable and f.level != "ok" else ""
+        lines.append(f"  {f.level:<5} {f.part:<8} {f.message}{hint}")
+    warnings = sum(f.level == "warn" for f in report.findings)
+    errors = sum(f.level == "error" for f in report.findings)
+    verdict = "ok" if report.ok else f"{errors} error{'s' * (errors != 1)}"
+    lines.append(f"check: {verdict}" + (f", {warnings} warning(s)" if warnings else ""))
+    return "\n".join(lines)

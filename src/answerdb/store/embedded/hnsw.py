@@ -1,0 +1,342 @@
+"""The approximate nearest-neighbour index (faiss HNSW) over the stored vectors.
+
+Derived data (invariant 1): it is rebuilt from the vector file whenever it is missing,
+stale or damaged. The graph searches by L2 (which ranks unit vectors as inner product does)
+over the very codes the vector file holds: int8 through faiss's direct 8-bit quantiser, float16
+through its fp16 one. The saved file holds the graph alone; on open its codes are a view of the
+memory-mapped vector file, so vectors are on disk once and nothing is copied to answer a query.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faiss as _faiss
+import numpy as np
+import numpy.typing as npt
+
+from answerdb.errors import InputError, StoreError
+from answerdb.store.embedded.vectors import Matrix, VectorFile
+from answerdb.store.embedded.walk import GraphWalk
+
+# faiss's bundled stubs describe its SWIG layer, not the numpy-friendly API used here.
+faiss: Any = _faiss
+
+DEFAULT_M = 16
+DEFAULT_EF_CONSTRUCTION = 128
+DEFAULT_EF_SEARCH = 96
+_MADV_DONTNEED = 4  # Linux
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """HNSW parameters: ``m`` links per node and ``ef_construction`` shape the graph (they
+    apply to graphs built after they are set: new rows, `reindex`); ``ef_search`` is the
+    candidate list of a query (higher: better recall, fewer queries per second)."""
+
+    m: int = DEFAULT_M
+    ef_construction: int = DEFAULT_EF_CONSTRUCTION
+    ef_search: int = DEFAULT_EF_SEARCH
+
+    def __post_init__(self) -> None:
+        for name in ("m", "ef_construction", "ef_search"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or not 2 <= value <= 4096:
+                raise InputError(f"index {name} must be an integer in 2..4096, not {value!r}")
+
+
+class AnnIndex:
+    """An HNSW graph whose ids are vector-file rows."""
+
+    def __init__(self, vectors: VectorFile, settings: IndexSettings | None = None) -> None:
+        self.vectors = vectors
+        self.settings = settings or IndexSettings()
+        self.index = self._new_index()
+        self.saved_rows = 0
+        # Read from a saved file: the graph's arrays are mapped pages and cannot grow.
+        self._mapped_from: Path | None = None
+        # Python owners of what faiss only points at: a storage index and the pages it views.
+        self._storage: Any = None
+        self._pages: np.ndarray | None = None
+        self._params: dict[int, Any] = {}
+        self._walker: GraphWalk | None = None
+        # The saved file last compared with this graph (see newer_graph).
+        self.file_stamp: tuple[int, int, int] | None = None
+
+    @property
+    def rows(self) -> int:
+        return int(self.index.ntotal)
+
+    def _new_index(self) -> Any:
+        dim = self.vectors.dim
+        if self.vectors.dtype == "float32":
+            index = faiss.IndexHNSWFlat(dim, self.settings.m)
+        else:
+            index = faiss.IndexHNSWSQ(dim, _quantiser(self.vectors.dtype), self.settings.m)
+            index.is_trained = True
+        index.hnsw.efConstruction = self.settings.ef_construction
+        return index
+
+    def _new_storage(self) -> Any:
+        dim = self.vectors.dim
+        if self.vectors.dtype == "float32":
+            return faiss.IndexFlatL2(dim)
+        storage = faiss.IndexScalarQuantizer(dim, _quantiser(self.vectors.dtype), faiss.METRIC_L2)
+        storage.is_trained = True
+        return storage
+
+    def catch_up(self, committed: int, batch: int = 65536) -> None:
+        """Add the stored rows the graph does not hold yet, in batches."""
+        if self._mapped_from is not None and self.rows < committed:
+            self._own(committed)
+        for start in range(self.rows, committed, batch):
+            stop = min(start + batch, committed)
+            codes = np.asarray(self.vectors.rows(committed)[start:stop])
+            self.index.add(self.vectors.graph_values(codes))
+
+    def grow(self, committed: int, rows: int) -> bool:
+        """Add up to ``rows`` of the stored rows the graph lacks, on this thread alone (work
+        fitted into a writer's waits, beside a busy model); False when it lacks none."""
+        stop = min(committed, self.rows + rows)
+        if stop <= self.rows:
+            return False
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)  # OpenMP's setting is per thread: others keep theirs
+        try:
+            self.catch_up(stop)
+        finally:
+            faiss.omp_set_num_threads(threads)
+        return True
+
+    def search(
+        self,
+        query: Matrix,
+        k: int,
+        allowed: npt.NDArray[np.uint8] | None,
+        ef: int | None = None,
+    ) -> npt.NDArray[np.int64]:
+        """Candidate rows for ``query``; ``allowed`` is a little-endian bitmap of usable rows."""
+        ef_search = max(ef or self.settings.ef_search, k)
+        walk = self._walk()
+        if walk is not None:  # the query as the file's own codes
+            return walk.search(self.vectors.encode(query[None, :])[0], k, ef_search, allowed)
+        selector = None if allowed is None else faiss.IDSelectorBitmap(allowed)
+        if selector is None:
+            params = self._params.get(ef_search) or self._cached_params(ef_search)
+        else:
+            params = faiss.SearchParametersHNSW()
+            params.efSearch = ef_search
+            params.sel = selector  # faiss keeps a bare pointer: ``selector`` holds it alive
+        point = np.ascontiguousarray(self.vectors.graph_query(query[None, :]), dtype=np.float32)
+        distances = np.empty((1, k), dtype=np.float32)
+        ids = np.empty((1, k), dtype=np.int64)
+        # The C entry point: faiss's numpy wrapper costs a tenth of a small graph walk.
+        ptr = faiss.swig_ptr
+        self.index.search_c(1, ptr(point), k, ptr(distances), ptr(ids), params)
+        found: npt.NDArray[np.int64] = ids[0]
+        return found[found >= 0]
+
+    def nearest(
+        self,
+        query: Matrix,
+        k: int,
+        candidates: int,
+        allowed: npt.NDArray[np.uint8] | None,
+        ef: int | None = None,
+    ) -> list[tuple[int, float]] | None:
+        """(row, exact score) of the k best of ``candidates`` graph results, in one compiled
+        call; None where the walk does not serve (then ``search`` and a re-score do)."""
+        walk = self._walk()
+        if walk is None:
+            return None
+        ef_search = max(ef or self.settings.ef_search, candidates)
+        return walk.nearest(query, self.vectors.scale, k, candidates, ef_search, allowed)
+
+    def _walk(self) -> GraphWalk | None:
+        """The compiled walk, for a graph over the vector file's own 8-bit codes (re-made when
+        the graph has grown: faiss may have moved its arrays)."""
+        if not (GraphWalk.available() and self.vectors.dtype == "int8" and self.vectors.offset):
+            return None
+        if self._walker is None or self._walker.rows != self.rows:
+            codes = np.asarray(self.vectors.rows(self.rows))
+            self._walker = GraphWalk(self.index.hnsw, codes, faiss) if self.rows else None
+        return self._walker
+
+    def _cached_params(self, ef_search: int) -> Any:
+        params = self._params[ef_search] = faiss.SearchParametersHNSW()
+        params.efSearch = ef_search
+        return params
+
+    def save(self, path: Path, record: Callable[[int], None] | None = None) -> None:
+        """Write the graph alone (its codes are the vector file's), atomically: a crash leaves
+        the old file or the new one, never half of one. ``record`` gets the new file's CRC-32
+        before it replaces the old one (the file cannot say which vectors it was built on).
+
+        Raises StoreError when the file cannot be written (disk full, read-only folder).
+        """
+        tmp = path.with_suffix(".tmp")
+        storage = self.index.storage
+        try:
+            self.index.storage = None
+            faiss.write_index(self.index, str(tmp))
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            if record is not None:
+                record(file_crc(tmp))
+            os.replace(tmp, path)
+            self.file_stamp = file_stamp(path)
+        except (OSError, RuntimeError) as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise StoreError(f"{path}: cannot save the index: {exc}") from exc
+        finally:
+            self.index.storage = storage
+        self.saved_rows = self.rows
+
+    def load(self, path: Path, committed: int) -> bool:
+        """Read a saved graph over the first ``committed`` stored rows; False (and an empty
+        graph) when it is missing, unreadable, of another kind or ahead of those rows."""
+        stamp = file_stamp(path)  # before reading: a save meanwhile shows as a change
+        if stamp is None:
+            return False
+        try:
+            # Mapped: the graph's links stay in the page cache, so open costs no copy.
+            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
+        except RuntimeError:
+            return False
+        if not self._fits(index, committed) or self.vectors.stored_rows() < index.ntotal:
+            return False  # of another kind, or over a damaged vector file (check reports it)
+        self.index = index
+        self._walker = None
+        self._mapped_from = path
+        self.file_stamp = stamp
+        self._attach_storage()
+        self.saved_rows = self.rows
+        _release_pages(path)
+        return True
+
+    def _fits(self, index: Any, committed: int) -> bool:
+        """A graph alone (no codes of its own) of this store's dimension, within its rows."""
+        kind = faiss.IndexHNSWFlat if self.vectors.dtype == "float32" else faiss.IndexHNSWSQ
+        return (
+            isinstance(index, kind)
+            and index.storage is None
+            and index.d == self.vectors.dim
+            and index.ntotal <= committed
+        )
+
+    def _attach_storage(self, owned: bool = False) -> None:
+        """Give the graph its codes: a view of the vector file's pages, or (to grow, or for a
+        file in the old signed int8 layout) a copy of them."""
+        storage = self._new_storage()
+        rows = self.rows
+        if self.vectors.graph_viewable and not owned:
+            pages = self.vectors.rows(rows) if rows else np.zeros((0, self.vectors.dim), np.uint8)
+            _view(storage.codes, pages)
+            storage.ntotal = rows
+            self._pages = pages
+        else:
+            for start in range(0, rows, 65536):
+                codes = np.asarray(self.vectors.rows(rows)[start : start + 65536])
+                storage.add(self.vectors.graph_values(codes))
+            self._pages = None
+        self.index.own_fields = False
+        self.index.storage = storage
+        self._storage = storage
+
+    def _own(self, committed: int) -> None:
+        """Re-read the mapped graph into memory, with its codes copied, so that it can grow
+        (the file may meanwhile hold a newer save of more rows: still a start to build on)."""
+        assert self._mapped_from is not None
+        try:
+            index = faiss.read_index(str(self._mapped_from))
+        except RuntimeError:  # replaced or removed meanwhile: rebuild from the vector file
+            index = None
+        self._mapped_from = None
+        self._walker = None
+        if index is None or not self._fits(index, committed):
+            self.index = self._new_index()
+            return
+        self.index = index
+        self._attach_storage(owned=True)
+
+
+def file_crc(path: Path) -> int:
+    """CRC-32 of a whole file, read in 1 MiB pieces."""
+    crc = 0
+    with open(path, "rb") as fh:
+        while piece := fh.read(1 << 20):
+            crc = zlib.crc32(piece, crc)
+    return crc
+
+
+def newer_graph(current: AnnIndex, path: Path, committed: int) -> AnnIndex | None:
+    """The saved graph at ``path`` when it holds more rows than ``current`` (another process
+    built it: mapping it beats adding those rows here); None otherwise. A file is read once
+    per change: ``current`` remembers the last one it was compared with."""
+    stamp = file_stamp(path)
+    if stamp is None or stamp == current.file_stamp:
+        return None
+    current.file_stamp = stamp
+    fresh = AnnIndex(current.vectors, current.settings)
+    if not fresh.load(path, committed) or fresh.rows <= current.rows:
+        return None
+    return fresh
+
+
+def file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """What changes when a file is replaced or rewritten: inode, mtime and size."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_mtime_ns, info.st_size
+
+
+def saved_rows(path: Path) -> int | None:
+    """How many rows a saved graph holds; None when it cannot be read."""
+    try:
+        return int(faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC).ntotal)
+    except RuntimeError:
+        return None
+
+
+def _release_pages(path: Path) -> None:
+    """Drop the pages faiss touched while reading a mapped graph from this process's resident
+    set: they stay in the page cache and fault back in as searches visit them, so opening a
+    large graph costs neither a copy nor resident memory (Linux; elsewhere a no-op)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        madvise = libc.madvise
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            lines = [line.split() for line in maps]
+    except (OSError, AttributeError):
+        return
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    real = os.path.realpath(path)
+    for fields in lines:
+        # Read-only mappings only: dropping a written private page would lose the write.
+        if len(fields) >= 6 and fields[5] == real and "w" not in fields[1]:
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            madvise(start, end - start, _MADV_DONTNEED)
+
+
+def _quantiser(dtype: str) -> int:
+    """The faiss scalar quantiser that reads a vector file of ``dtype`` byte for byte."""
+    qt = faiss.ScalarQuantizer
+    return int(qt.QT_8bit_direct if dtype == "int8" else qt.QT_fp16)
+
+
+def _view(codes: Any, pages: np.ndarray) -> None:
+    """Point a faiss byte vector at ``pages`` without copying (faiss never frees a view)."""
+    pointer = faiss.swig_ptr(pages.reshape(-1).view(np.uint8))
+    codes.is_owned = False
+    codes.view_data = codes.c_ptr = pointer
+    codes.view_size = codes.c_size = pages.nbytes

@@ -1,0 +1,62 @@
+"""`answerdb repair`: rebuild an embedded store's derived parts from the catalog.
+
+The catalog is the truth (invariant 1). Repair trims a crash's uncommitted vector tail,
+rebuilds the keyword index from the passages and the graph from the vector file, and
+removes leftovers of interrupted writes. Vectors the catalog commits but the file lacks
+cannot be rebuilt here: they need the sources ingested again (or a backup).
+"""
+
+from __future__ import annotations
+
+import os
+
+from answerdb.errors import StoreError
+from answerdb.store.embedded.check import CheckReport, check_store, stale_files
+from answerdb.store.embedded.store import EmbeddedStore
+
+
+def repair_store(store: EmbeddedStore) -> tuple[list[str], CheckReport]:
+    """Repair ``store`` under the writer lock; returns what was done and a fresh check.
+
+    Raises LockedError while another process writes and StoreError when read-only.
+    """
+    done: list[str] = []
+    with store.writer_lock():
+        done += _trim_tail(store)
+        done += _rebuild_keywords(store)
+        done += _remove_leftovers(store)
+    # reindex takes the writer lock itself.
+    store.reindex()
+    graph = f"from {store.ann.rows} vectors" if store.ann.rows else "empty: searched exactly"
+    done.append(f"rebuilt {store.index_path.name} {graph}")
+    return done, check_store(store)
+
+
+def _trim_tail(store: EmbeddedStore) -> list[str]:
+    rows = store.catalog.committed_rows()
+    stored = store.vectors.stored_rows()
+    size = store.vectors.path.stat().st_size if store.vectors.path.exists() else 0
+    if size <= rows * store.vectors.row_bytes:
+        return []
+    try:
+        os.truncate(store.vectors.path, rows * store.vectors.row_bytes)
+    except OSError as exc:
+        raise StoreError(f"{store.vectors.path}: cannot trim: {exc.strerror}") from exc
+    return [f"trimmed {stored - rows} uncommitted rows from {store.vectors.path.name}"]
+
+
+def _rebuild_keywords(store: EmbeddedStore) -> list[str]:
+    with store.catalog.transaction() as db:
+        db.execute("INSERT INTO passages_fts(passages_fts) VALUES('rebuild')")
+    return ["rebuilt the keyword index from the passages"]
+
+
+def _remove_leftovers(store: EmbeddedStore) -> list[str]:
+    removed: list[str] = []
+    for item in stale_files(store):
+        try:
+            item.unlink()
+        except OSError as exc:
+            raise StoreError(f"{item}: cannot remove: {exc.strerror}") from exc
+        removed.append(f"removed {item.name}")
+    return removed

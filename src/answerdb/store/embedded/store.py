@@ -1,0 +1,400 @@
+"""The embedded store: one folder holding the catalog, the vector file and the ANN index.
+
+Layout: ``catalog.sqlite`` (truth), ``vectors-g<N>.<dtype>`` (memory-mapped rows),
+``index-g<N>.faiss`` (derived graph), ``writer.lock``. ``N`` is the compaction generation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from answerdb.errors import InputError, LockedError, StoreError
+from answerdb.store.base import Store
+from answerdb.store.embedded.catalog import Catalog
+from answerdb.store.embedded.filter_cache import FilterCache, Matching, bitmap
+from answerdb.store.embedded.fts import match_expression
+from answerdb.store.embedded.hnsw import AnnIndex, IndexSettings, newer_graph
+from answerdb.store.embedded.lock import WriterLock
+from answerdb.store.embedded.search import CrowdingCache, Ranked, crowding, nearest
+from answerdb.store.embedded.settings import settle_dtype, settle_index
+from answerdb.store.embedded.vectors import INT8_SCALE, Matrix, VectorFile, fit_int8_scale
+from answerdb.types import Document, Hit, Passage
+from answerdb.where import Where, where_sql
+
+# Below this many candidate rows an exact scan beats the graph and has perfect recall; a store
+# no bigger than this builds no graph at all (nothing would search it).
+EXACT_LIMIT = 20_000
+# A read overtaken by a compaction is tried again on the new files, this many times.
+READ_RETRIES = 5
+# Rows the graph takes per grow() call in a bulk load: a few milliseconds of work.
+GROW_ROWS = 64
+T = TypeVar("T")
+
+
+class EmbeddedStore(Store):
+    """A knowledge base in a local folder; safe for many reader processes and one writer."""
+
+    def __init__(
+        self,
+        path: Path,
+        dtype: str = "int8",
+        readonly: bool = False,
+        lock_timeout: float = 10.0,
+        exact_limit: int = EXACT_LIMIT,
+        index: IndexSettings | None = None,
+    ) -> None:
+        self.path = path
+        self.readonly = readonly
+        self.lock_timeout = lock_timeout
+        self.exact_limit = exact_limit
+        if not readonly:
+            path.mkdir(parents=True, exist_ok=True)
+        elif not (path / "catalog.sqlite").exists():
+            raise InputError(f"{path}: not a knowledge base (no catalog.sqlite)")
+        self.catalog = Catalog(path / "catalog.sqlite", readonly=readonly)
+        self._dtype = settle_dtype(self.catalog, dtype)
+        self._index = settle_index(self.catalog, index)
+        # Inside bulk(): rows are stored but the graph waits until the bulk load ends.
+        self._deferred = False
+        self._written = 0  # rows committed by this store's last add
+        self._adds = 0  # batches this handle has committed
+        self._seen_version = -1
+        self._committed = 0  # rows committed as of the version seen
+        self._live: npt.NDArray[np.uint8] | None = None
+        self._live_rows: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self._filters = FilterCache()
+        self._crowding = CrowdingCache()
+        self._load_generation()
+
+    # -- set-up ---------------------------------------------------------------------------
+    @property
+    def index_settings(self) -> IndexSettings:
+        """The HNSW parameters in force (recorded in the catalog)."""
+        return self._index
+
+    def _load_generation(self) -> None:
+        self._generation = int(self.catalog.meta("generation", "0") or 0)
+        dim = int(self.catalog.meta("dim", "0") or 0)
+        path = self._file("vectors", self._dtype)
+        offset = self.catalog.meta("int8_codes") == "offset"
+        self.vectors = VectorFile(path, dim, self._dtype, self._int8_scale(), offset=offset)
+        self.ann = AnnIndex(self.vectors, self._index)
+        if dim:  # a graph ahead of the catalog is stale: it is ignored and rebuilt
+            self.ann.load(self._file("index", "faiss"), self.catalog.committed_rows())
+
+    def _int8_scale(self) -> float:
+        return float(self.catalog.meta("int8_scale", str(INT8_SCALE)) or INT8_SCALE)
+
+    def _file(self, stem: str, suffix: str) -> Path:
+        return self.path / f"{stem}-g{self._generation}.{suffix}"
+
+    @property
+    def generation(self) -> int:
+        """The compaction generation whose files are in use."""
+        return self._generation
+
+    @property
+    def index_path(self) -> Path:
+        """The saved graph of the current generation."""
+        return self._file("index", "faiss")
+
+    def writer_lock(self) -> WriterLock:
+        """The writer lock (every write, and ``repair``); raises StoreError when read-only."""
+        if self.readonly:
+            raise StoreError(f"{self.path}: opened read-only")
+        return WriterLock(self.path / "writer.lock", self.lock_timeout)
+
+    def model(self) -> dict[str, str]:
+        return self.catalog.model()
+
+    def set_model(self, name: str, revision: str, dim: int) -> None:
+        with self.writer_lock():
+            self.catalog.set_model(name, revision, dim)
+        self._load_generation()
+
+    # -- writes ---------------------------------------------------------------------------
+    def add(
+        self, docs: list[tuple[Document, str]], passages: list[Passage], vectors: Matrix
+    ) -> None:
+        if len(passages) != len(vectors):
+            raise InputError(f"{len(passages)} passages but {len(vectors)} vectors")
+        with self.writer_lock():
+            self._refresh()
+            replaced = self.catalog.existing_ids([doc.doc_id for doc, _ in docs])
+            start = self.catalog.committed_rows()
+            for offset, passage in enumerate(passages):
+                passage.row = start + offset
+            fitted = self._dtype == "int8" and start == 0 and not self.catalog.meta("int8_scale")
+            if fitted:  # the first batch sets how finely int8 codes cut (recorded below)
+                self.vectors.scale = fit_int8_scale(vectors)
+            # Vectors first: until the catalog commits, they are an invisible tail.
+            crc = self.vectors.append(vectors, at_row=start)
+            headings = {doc.doc_id: doc.heading for doc, _ in docs}
+            with self.catalog.transaction():
+                self.catalog.delete_documents(sorted(replaced))
+                self.catalog.insert_documents(docs)
+                self.catalog.insert_passages(passages, headings)
+                if passages:
+                    self.catalog.record_vectors(start, len(passages), crc)
+                self.catalog.set_meta("rows", start + len(passages))
+                if fitted:
+                    self.catalog.set_meta("int8_scale", self.vectors.scale)
+                self.catalog.bump_version()
+        self._written = start + len(passages)  # committed: the graph may take these rows
+        self._adds += 1
+        self._refresh()
+
+    def delete(self, doc_ids: list[str]) -> int:
+        with self.writer_lock():
+            present = self.catalog.existing_ids(doc_ids)
+            with self.catalog.transaction():
+                self.catalog.delete_documents(sorted(present))
+                self.catalog.bump_version()
+        self._refresh()
+        return len(present)
+
+    def flush(self) -> None:
+        """Save the graph so the next open need not rebuild it.
+
+        Skipped while another process writes or when the disk refuses: the graph is derived
+        (invariant 1), so closing never waits for a writer and never fails for it.
+        """
+        if self.readonly or self.ann.rows == self.ann.saved_rows:
+            return
+        try:
+            with WriterLock(self.path / "writer.lock", timeout=0):
+                self._refresh()  # save what is committed now, in the current generation
+                self._save_graph()
+        except (LockedError, StoreError, OSError):
+            return
+
+    def _save_graph(self) -> None:
+        """Save the graph; the catalog records its CRC (`check` tells a copied graph)."""
+        self.ann.save(self._file("index", "faiss"), self.catalog.record_graph_crc)
+
+    def compact(self) -> dict[str, Any]:
+        with self.writer_lock():
+            self.catalog.set_graph_waits(False)  # the new generation's graph is built in full
+            self._refresh()
+            before = self.catalog.committed_rows()
+            live = np.sort(self.catalog.live_rows())
+            self._write_generation(live)
+            self._refresh()
+            self._save_graph()
+        freed = (before - len(live)) * self.vectors.row_bytes
+        return {"rows_before": before, "rows_after": len(live), "bytes_freed": freed}
+
+    def _write_generation(self, live: npt.NDArray[np.int64]) -> None:
+        old_files = [self.vectors.path, self._file("index", "faiss")]
+        codes = np.asarray(self.vectors.rows(self.catalog.committed_rows())[live])
+        new = VectorFile(
+            self.path / f"vectors-g{self._generation + 1}.{self._dtype}",
+            self.vectors.dim,
+            self._dtype,
+            self.vectors.scale,
+        )
+        crc = new.append(self.vectors.decode(codes), at_row=0)
+        self.catalog.switch_generation(self._generation + 1, live, crc)
+        self._load_generation()
+        for stale in old_files:
+            stale.unlink(missing_ok=True)
+
+    @contextmanager
+    def bulk(self, graph_waits: bool = False) -> Iterator[Callable[[], bool]]:
+        """Store many batches, then finish and save the graph once: cheaper than catching it
+        up after each batch. Yields ``grow()``, which adds a few stored rows to the graph on
+        the caller's thread (for its waits; False when the graph holds every row written).
+
+        Each batch still commits whole; another process that searches meanwhile catches its
+        own graph up, as after any write. With ``graph_waits`` the graph takes none of the
+        rows (the waits embed instead): they wait for `reindex`, scanned exactly meanwhile.
+        """
+        if graph_waits:
+            with self.writer_lock():
+                self.catalog.set_graph_waits(True)
+        self._deferred = True
+        adds = self._adds
+        try:
+            yield (lambda: False) if graph_waits else self._grow
+        finally:
+            self._deferred = False
+        if self._adds == adds:  # nothing stored (all unchanged): no lock, nothing to save
+            return
+        with self.writer_lock():
+            self._seen_version = -1
+            self._refresh()
+            if self.ann.rows != self.ann.saved_rows:
+                self._save_graph()
+
+    def graph_rows(self, committed: int) -> int:
+        """The rows the graph should hold: all of them, or none while an exact scan serves
+        every search (it is built, in full, when the store outgrows ``exact_limit``)."""
+        return committed if committed > self.exact_limit else 0
+
+    def _grow(self) -> bool:
+        with self.catalog.guard:  # a search on another thread walks the graph under it
+            return self.ann.grow(self.graph_rows(self._written), GROW_ROWS)
+
+    def reindex(self) -> None:
+        with self.writer_lock():
+            self.catalog.set_graph_waits(False)
+            self.ann = AnnIndex(self.vectors, self._index)
+            self._seen_version = -1
+            self._refresh()
+            self._save_graph()
+
+    # -- reads ----------------------------------------------------------------------------
+    def _refresh(self) -> None:
+        """Follow what other processes committed: new rows, deletes, a new generation."""
+        if self._deferred:
+            # The graph waits for the bulk load's end, but not a compaction by another
+            # process: its new files renumber the rows that the next batch appends to.
+            if int(self.catalog.meta("generation", "0") or 0) != self._generation:
+                self._load_generation()
+                self._written = 0
+            return
+        with self.catalog.snapshot():  # rows, live rows and generation from one commit
+            version = self.catalog.version()
+            if version == self._seen_version:
+                return
+            if int(self.catalog.meta("generation", "0") or 0) != self._generation:
+                self._load_generation()
+            self.vectors.scale = self._int8_scale()  # recorded by the first batch
+            committed = self._committed = self.catalog.committed_rows()
+            self._catch_up(committed, waits=self.catalog.graph_waits())
+            self._filters.clear()
+            self._crowding.clear()
+            if self.catalog.passage_count() == committed:
+                # Nothing deleted: no row list to read (it costs seconds at millions of rows).
+                self._live_rows = np.arange(committed, dtype=np.int64)
+                self._live = None
+            else:
+                self._live_rows = self.catalog.live_rows()
+                self._live = bitmap(self._live_rows, committed)
+            self._seen_version = version
+
+    def _catch_up(self, committed: int, waits: bool) -> None:
+        """Bring the graph to the rows it should hold (unless they wait for `reindex`)."""
+        wanted = self.graph_rows(committed)
+        if self.ann.rows < wanted:  # another process may have saved them: mapping is cheaper
+            self.ann = newer_graph(self.ann, self._file("index", "faiss"), committed) or self.ann
+        if not waits:
+            self.ann.catch_up(wanted)
+
+    def _consistent(self, read: Callable[[], T]) -> T:
+        """Run a read in one catalog snapshot; again if compaction removed its files meanwhile
+        (a slow reader can be overtaken by several compactions in a row)."""
+        for _ in range(READ_RETRIES):
+            try:
+                with self.catalog.snapshot():
+                    return read()
+            except StoreError:
+                if int(self.catalog.meta("generation", "0") or 0) == self._generation:
+                    raise
+        with self.catalog.snapshot():
+            return read()
+
+    def vector_search(self, query: Matrix, k: int, where: Where | None = None) -> list[Hit]:
+        return self._consistent(lambda: self.catalog.hits(self._nearest(query, k, where)))
+
+    def vector_ids(
+        self, query: Matrix, k: int, where: Where | None = None
+    ) -> list[tuple[str, float]]:
+        """The k nearest passages as (document id, score) only: for lookups by vector (near
+        duplicates, recommendations) that need no passage text."""
+
+        return self._consistent(lambda: self.catalog.doc_ids(self._nearest(query, k, where)))
+
+    def _nearest(self, query: Matrix, k: int, where: Where | None) -> Ranked:
+        """(row, score) of the k best live rows, inside the caller's snapshot."""
+        self._refresh()
+        committed = self._committed
+        if committed == 0 or k <= 0:
+            return []
+        # Unfiltered, the live rows cached by _refresh serve: no query per search.
+        rows, bits = self._matching(where, committed) if where else (self._live_rows, self._live)
+        return nearest(self.ann, query, k, rows, bits, committed, self.exact_limit, bool(where))
+
+    def crowding(self, rows: list[int], k: int) -> Matrix:
+        return self._consistent(lambda: self._crowded(np.asarray(rows, dtype=np.int64), k))
+
+    def _crowded(self, rows: npt.NDArray[np.int64], k: int) -> Matrix:
+        self._refresh()  # the cache holds the values of the version seen
+        live = (self._live_rows, self._live, self._committed, self.exact_limit)
+        return self._crowding.get(rows, k, lambda todo: crowding(self.ann, todo, k, *live))
+
+    def _matching(self, where: Where, committed: int) -> Matching:
+        """The live rows a filter matches, with their bitmap when the graph will need it."""
+
+        def compute() -> Matching:
+            rows = self.catalog.live_rows(*where_sql(where))
+            return rows, (bitmap(rows, committed) if len(rows) > self.exact_limit else None)
+
+        return self._filters.get(where, compute)
+
+    def keyword_search(self, query: str, k: int, where: Where | None = None) -> list[Hit]:
+        expression = match_expression(query)
+        if not expression or k <= 0:
+            return []
+        sql, params = where_sql(where)
+        with self.catalog.snapshot():  # rows are renumbered by compaction: score and fetch together
+            return self.catalog.hits(self.catalog.keyword_search(expression, k, sql, params))
+
+    def document(self, doc_id: str) -> Document | None:
+        return self.catalog.document(doc_id)
+
+    def documents(self) -> list[Document]:
+        return self.catalog.documents()
+
+    def passages(self, doc_id: str) -> list[Passage]:
+        return self.catalog.passages_of(doc_id)
+
+    def passage_vectors(self, doc_id: str) -> Matrix:
+        return self._consistent(lambda: self._passage_vectors(doc_id))
+
+    def _passage_vectors(self, doc_id: str) -> Matrix:
+        self._refresh()
+        rows = self.catalog.rows_of(doc_id)
+        codes = self.vectors.rows(self.catalog.committed_rows())[rows]
+        return self.vectors.decode(np.asarray(codes))
+
+    def has_hash(self, content_hash: str) -> bool:
+        return self.catalog.has_hash(content_hash)
+
+    def existing_ids(self, doc_ids: list[str]) -> set[str]:
+        return self.catalog.existing_ids(doc_ids)
+
+    def stats(self) -> dict[str, Any]:
+        with self.catalog.snapshot():
+            return self._stats()
+
+    def _stats(self) -> dict[str, Any]:
+        counts, rows = self.catalog.counts(), self.catalog.committed_rows()
+        index_file = self._file("index", "faiss")
+        waiting = self.graph_rows(rows) - self.ann.rows if self.catalog.graph_waits() else 0
+        return {
+            **counts,
+            "backend": "embedded",
+            "path": str(self.path),
+            "vector_dtype": self._dtype,
+            "vector_rows": rows,
+            "deleted_rows": rows - counts["passages"],
+            "vector_bytes": self.vectors.path.stat().st_size if self.vectors.path.exists() else 0,
+            "index_bytes": index_file.stat().st_size if index_file.exists() else 0,
+            "index_rows": self.ann.rows,
+            "index_waiting_rows": max(waiting, 0),  # searched exactly until `reindex`
+            "catalog_bytes": self.catalog.path.stat().st_size,
+            **{f"index_{k}": v for k, v in vars(self._index).items()},
+            **{f"model_{k}": v for k, v in self.model().items()},
+        }
+
+    def close(self) -> None:
+        self.flush()
+        self.vectors.close()
+        self.catalog.close()

@@ -1,0 +1,151 @@
+"""The compiled HNSW walk over 8-bit codes (``_walk.c``), bound with ctypes.
+
+faiss builds, saves and maps the graph; for an int8 store this walks it instead of faiss's own
+search (~1.4x faster per query, same candidates but for ties). Without the compiled module
+(``GraphWalk.available()`` is False) the index searches through faiss.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+try:
+    from answerdb.store.embedded import _walk  # type: ignore[attr-defined]
+
+    _LIB: ctypes.CDLL | None = ctypes.CDLL(_walk.__file__)
+except (ImportError, OSError):
+    _LIB = None
+
+# Candidates a walk may hold beyond its results: plenty for any ef (the walk stops pushing,
+# never writes past it).
+SCRATCH_PER_EF = 64
+_P = ctypes.c_void_p
+
+
+class _Graph(ctypes.Structure):
+    _fields_ = [
+        ("codes", _P),
+        ("neighbors", _P),
+        ("offsets", _P),
+        ("cum_nb", _P),
+        ("dim", ctypes.c_int64),
+        ("entry", ctypes.c_int64),
+        ("max_level", ctypes.c_int64),
+    ]
+
+
+if _LIB is not None:
+    _LIB.answerdb_walk.restype = ctypes.c_int64
+    _LIB.answerdb_walk.argtypes = [
+        ctypes.POINTER(_Graph), _P, ctypes.c_int64, ctypes.c_int64, _P, _P, ctypes.c_uint32,
+        _P, _P, ctypes.c_int64,
+    ]  # fmt: skip
+    _LIB.answerdb_nearest.restype = ctypes.c_int64
+    _LIB.answerdb_nearest.argtypes = [
+        ctypes.POINTER(_Graph), _P, ctypes.c_float, ctypes.c_int64, ctypes.c_int64,
+        ctypes.c_int64, _P, _P, ctypes.c_uint32, _P, _P, _P, ctypes.c_int64, _P,
+    ]  # fmt: skip
+
+
+class _Scratch(threading.local):
+    """Each thread's visited tags and buffers (a walk runs without the GIL)."""
+
+    def __init__(self) -> None:
+        self.visited = np.zeros(0, dtype=np.uint32)
+        self.tag = 0
+        self.items = np.zeros(0, dtype=np.int64)
+        self.found = np.zeros(0, dtype=np.int64)
+        self.scores = np.zeros(0, dtype=np.float32)
+        self.codes = np.zeros(0, dtype=np.uint8)
+
+    def next_tag(self, rows: int) -> int:
+        if len(self.visited) < rows or self.tag >= 0xFFFFFFFF:
+            self.visited = np.zeros(max(rows, 2 * len(self.visited)), dtype=np.uint32)
+            self.tag = 0
+        self.tag += 1
+        return self.tag
+
+    def ready(self, rows: int, ef: int, found: int, dim: int) -> tuple[int, int]:
+        """Buffers for a walk of ``ef`` over ``rows`` that returns ``found`` rows of ``dim``;
+        returns its visited tag and its candidates' capacity."""
+        capacity = ef * SCRATCH_PER_EF + 2
+        if len(self.items) < capacity:
+            self.items = np.zeros(capacity, dtype=np.int64)
+        if len(self.found) < found:
+            self.found = np.zeros(found, dtype=np.int64)
+            self.scores = np.zeros(found, dtype=np.float32)
+        if len(self.codes) < dim:
+            self.codes = np.zeros(dim, dtype=np.uint8)
+        return self.next_tag(rows), capacity
+
+
+class GraphWalk:
+    """Searches a faiss HNSW graph over a matrix of 8-bit codes (uint8, value + 128)."""
+
+    def __init__(self, hnsw: Any, codes: npt.NDArray[np.uint8], faiss: Any) -> None:
+        # Views of faiss's arrays and of the codes: kept here so that they outlive the walk.
+        levels = hnsw.cum_nneighbor_per_level
+        self._arrays = [
+            faiss.rev_swig_ptr(hnsw.neighbors.data(), hnsw.neighbors.size()),
+            faiss.rev_swig_ptr(hnsw.offsets.data(), hnsw.offsets.size()),
+            faiss.rev_swig_ptr(levels.data(), levels.size()),
+            codes,
+        ]
+        neighbors, offsets, cum_nb, _ = self._arrays
+        self.rows = len(codes)
+        self._graph = _Graph(
+            codes.ctypes.data, neighbors.ctypes.data, offsets.ctypes.data, cum_nb.ctypes.data,
+            codes.shape[1], hnsw.entry_point, hnsw.max_level,
+        )  # fmt: skip
+        self._scratch = _Scratch()
+
+    @staticmethod
+    def available() -> bool:
+        return _LIB is not None
+
+    def search(
+        self, query: npt.NDArray[np.uint8], k: int, ef: int, allowed: npt.NDArray[np.uint8] | None
+    ) -> npt.NDArray[np.int64]:
+        """The k nearest rows to ``query`` (codes), nearest first; ``allowed``: a
+        little-endian bitmap of the rows that may be returned."""
+        assert _LIB is not None
+        scratch = self._scratch
+        tag, capacity = scratch.ready(self.rows, ef, k, self._graph.dim)
+        count = _LIB.answerdb_walk(
+            ctypes.byref(self._graph), query.ctypes.data, ef, k,
+            None if allowed is None else allowed.ctypes.data,
+            scratch.visited.ctypes.data, tag, scratch.found.ctypes.data,
+            scratch.items.ctypes.data, capacity,
+        )  # fmt: skip
+        return scratch.found[:count].copy()
+
+    def nearest(
+        self,
+        query: npt.NDArray[np.float32],
+        scale: float,
+        k: int,
+        candidates: int,
+        ef: int,
+        allowed: npt.NDArray[np.uint8] | None,
+    ) -> list[tuple[int, float]]:
+        """(row, score) of the k best of ``candidates`` walked rows, best first: scored by
+        exact inner product of the float ``query`` with the rows' codes (x * ``scale`` + 128),
+        the walk itself run with the query's own codes."""
+        assert _LIB is not None
+        scratch = self._scratch
+        tag, capacity = scratch.ready(self.rows, ef, candidates, self._graph.dim)
+        query = np.ascontiguousarray(query, dtype=np.float32)
+        count = _LIB.answerdb_nearest(
+            ctypes.byref(self._graph), query.ctypes.data, scale, ef, k, candidates,
+            None if allowed is None else allowed.ctypes.data,
+            scratch.visited.ctypes.data, tag, scratch.found.ctypes.data,
+            scratch.scores.ctypes.data, scratch.items.ctypes.data, capacity,
+            scratch.codes.ctypes.data,
+        )  # fmt: skip
+        rows, scores = scratch.found[:count].tolist(), scratch.scores[:count].tolist()
+        return list(zip(rows, scores, strict=True))

@@ -1,0 +1,1 @@
+"""Tools above the Store contract: import vectors, migrate between stores, evaluate."""
