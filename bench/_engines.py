@@ -59,9 +59,9 @@ class AnswerDB(Engine):
     dtype = "int8"
 
     def build(self, base: np.ndarray, buckets: np.ndarray, folder: Path) -> dict[str, Any]:
-        from answerdb.store.embedded.hnsw import IndexSettings
         from answerdb.store.embedded.store import EmbeddedStore
         from answerdb.tools.import_vectors import import_vectors
+        from answerdb.types import IndexSettings
 
         staging = folder / "import"
         staging.mkdir(parents=True)

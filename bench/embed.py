@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from answerdb.db import MAX_PASSAGE_WORDS
 from answerdb.embed import DEFAULT_MODEL, MODELS, load_embedder
 from answerdb.ingest import read_path, split_passages
+from answerdb.ingest.pipeline import MAX_PASSAGE_WORDS
 
 CORPUS = Path(__file__).parents[1] / ".." / "shared" / "data" / "beir" / "scifact" / "corpus.jsonl"
 

@@ -40,12 +40,12 @@ from typing import Any
 
 import numpy as np
 
-from answerdb.db import BATCH_PASSAGES, MAX_PASSAGE_WORDS, AnswerDB
+from answerdb.db import BATCH_PASSAGES, AnswerDB
 from answerdb.embed import DEFAULT_MODEL, Embedder, load_embedder
 from answerdb.embed.base import Progress, Vectors
 from answerdb.ingest import iter_sources, read_path
-from answerdb.ingest.pipeline import batch_texts, new_documents
-from answerdb.store.uri import open_store
+from answerdb.ingest.pipeline import MAX_PASSAGE_WORDS, batch_texts, new_documents
+from answerdb.store import open_store
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "beir" / "scifact"
 WARM_UP_PASSAGES = 64

@@ -39,28 +39,34 @@ def _reader(path: str, seed: int, stop: Any, results: Any, ready: Any) -> None:
     """Search until ``stop`` is set; put a dict of counts on ``results``."""
     rng = random.Random(seed)
     embedder = WordHashEmbedder()
-    db = AnswerDB(EmbeddedStore(Path(path), readonly=True), model=embedder.name, embedder=embedder)
+    store = EmbeddedStore(Path(path), readonly=True)
+    db = AnswerDB(store, model=embedder.name, embedder=embedder)
     counts: dict[str, Any] = {"searches": 0, "errors": 0, "retries": 0, "messages": []}
     ready.put(seed)
     last_version = -1
     while not stop.is_set():
         try:
-            last_version = _one_look(db, rng, last_version, counts)
+            last_version = _one_look(db, store, rng, last_version, counts)
         except Exception:  # every error counts: readers must see no errors at all
             counts["errors"] += 1
             if len(counts["messages"]) < 5:
                 counts["messages"].append(traceback.format_exc(limit=-4))
         if rng.random() < 0.02:  # now and then a fresh handle, as a new process would open
             db.close()
-            db = AnswerDB(
-                EmbeddedStore(Path(path), readonly=True), model=embedder.name, embedder=embedder
-            )
+            store = EmbeddedStore(Path(path), readonly=True)
+            db = AnswerDB(store, model=embedder.name, embedder=embedder)
     db.close()
     results.put(counts)
 
 
-def _one_look(db: AnswerDB, rng: random.Random, last_version: int, counts: dict[str, Any]) -> int:
-    catalog: Any = db.store.catalog  # type: ignore[attr-defined]
+def _one_look(
+    db: AnswerDB,
+    store: EmbeddedStore,
+    rng: random.Random,
+    last_version: int,
+    counts: dict[str, Any],
+) -> int:
+    catalog = store.catalog
     for _ in range(READ_RETRIES):
         try:
             with catalog.snapshot():
@@ -78,7 +84,7 @@ def _look_in_snapshot(
     version = int(catalog.version())
     if version < last_version:
         raise AssertionError(f"version went back from {last_version} to {version}")
-    docs = db.store.documents()
+    docs = db.documents()
     if not docs:
         return version
     doc = rng.choice(docs)
@@ -113,7 +119,7 @@ def _write(path: Path, seconds: float, seed: int) -> dict[str, int]:
     embedder = WordHashEmbedder()
     counts = {"adds": 0, "deletes": 0, "compactions": 0}
     with AnswerDB(EmbeddedStore(path), model=embedder.name, embedder=embedder) as db:
-        live: list[str] = [d.doc_id for d in db.store.documents()]
+        live: list[str] = [d.doc_id for d in db.documents()]
         deadline = time.monotonic() + seconds
         n = 0
         while time.monotonic() < deadline:

@@ -8,11 +8,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from answerdb.db import MAX_PASSAGE_WORDS, AnswerDB
+from answerdb.db import AnswerDB
 from answerdb.ingest import split_passages
+from answerdb.ingest.pipeline import MAX_PASSAGE_WORDS
+from answerdb.store.embedded.store import EmbeddedStore
 
 from .workload import WordHashEmbedder, document, token_of
-from .writer import open_db
 
 
 @lru_cache(maxsize=20_000)
@@ -63,13 +64,14 @@ def verify(path: Path, journal: list[dict[str, Any]], model: Model, rng: random.
             model.apply(entry)
             outcome.reported += entry["kind"] in ("add", "replace", "delete")
     embedder = WordHashEmbedder()
-    with open_db(path, embedder) as db:
-        observed = {d.doc_id: _text(db, d.doc_id) for d in db.store.documents()}
+    store = EmbeddedStore(path)
+    with AnswerDB(store, model=embedder.name, embedder=embedder) as db:
+        observed = {d.doc_id: _text(db, d.doc_id) for d in db.documents()}
         if flying:
             outcome.in_flight = flying[-1]["kind"]
             _resolve(flying[-1], model, observed, outcome)
         _compare(model, observed, outcome)
-        _check_passages(db, model, outcome)
+        _check_passages(store, model, outcome)
         _check_store(db, outcome)
         _check_search(db, model, flying, rng, outcome)
     return outcome
@@ -107,8 +109,8 @@ def _compare(model: Model, observed: dict[str, str], out: Outcome) -> None:
         out.problems.append(f"{doc_id}: visible but never committed")
 
 
-def _check_passages(db: AnswerDB, model: Model, out: Outcome) -> None:
-    rows = db.store.catalog.db.execute(  # type: ignore[attr-defined]
+def _check_passages(store: EmbeddedStore, model: Model, out: Outcome) -> None:
+    rows = store.catalog.db.execute(
         "SELECT doc_id, text FROM passages ORDER BY doc_id, ordinal"
     ).fetchall()
     stored: dict[str, list[str]] = {}

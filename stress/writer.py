@@ -22,7 +22,8 @@ import answerdb.store.embedded.hnsw as ann_module
 from answerdb.db import AnswerDB
 from answerdb.store.embedded.catalog import Catalog
 from answerdb.store.embedded.store import EmbeddedStore
-from answerdb.store.embedded.vectors import Matrix, VectorFile
+from answerdb.store.embedded.vectors import VectorFile
+from answerdb.types import Vectors
 
 from .workload import Journal, Op, WordHashEmbedder, document, make_document
 
@@ -54,7 +55,7 @@ class PausePoints:
     def _wrap_embed(self, embedder: WordHashEmbedder) -> None:
         embed = embedder.embed
 
-        def paused(texts: Any, progress: Any = None) -> Matrix:
+        def paused(texts: Any, progress: Any = None) -> Vectors:
             self.hit("embed")
             return embed(texts, progress)
 
@@ -64,7 +65,7 @@ class PausePoints:
         append = VectorFile.append
         points = self
 
-        def torn(vf: VectorFile, vectors: Matrix, at_row: int) -> int:
+        def torn(vf: VectorFile, vectors: Vectors, at_row: int) -> int:
             if points.phase == "append":  # half the batch reaches the disk before the kill
                 data = vf.encode(vectors).tobytes()
                 with open(vf.path, "ab") as fh:
@@ -112,7 +113,7 @@ class Writer:
         self.embedder = WordHashEmbedder()
         self.journal = Journal(journal)
         self.db = open_db(path, self.embedder)
-        self.known = [doc.doc_id for doc in self.db.store.documents()]
+        self.known = [doc.doc_id for doc in self.db.documents()]
         self.seq = 0
 
     def run(self, ops: int | None = None) -> None:

@@ -20,8 +20,10 @@ from .conftest import HashEmbedder
 from .kb import CAREERS, CAREERS_QUESTION
 
 
-def small_db(path: Path, embedder: Embedder, exact_limit: int = EXACT_LIMIT) -> AnswerDB:
-    store = EmbeddedStore(path, exact_limit=exact_limit)
+def small_db(
+    path: Path, embedder: Embedder, exact_limit: int = EXACT_LIMIT, lock_timeout: float = 10.0
+) -> AnswerDB:
+    store = EmbeddedStore(path, exact_limit=exact_limit, lock_timeout=lock_timeout)
     return AnswerDB(store, model=embedder.name, embedder=embedder)
 
 
@@ -52,11 +54,12 @@ def test_ingest_reports_and_reingest_adds_nothing(
 def test_a_large_unchanged_reingest_needs_no_writer_lock(
     tmp_path: Path, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("answerdb.db.BULK_PASSAGES", 2)  # a bulk load, without the volume
+    monkeypatch.setattr(
+        "answerdb.store.embedded.store.BULK_PASSAGES", 2
+    )  # a bulk load, without the volume
     docs = [Document(doc_id=f"d{i}", text=f"Word{i} is number {i}.", source="t") for i in range(5)]
-    with small_db(tmp_path / "kb", hash_embedder) as db:
+    with small_db(tmp_path / "kb", hash_embedder, lock_timeout=0.1) as db:
         assert db.add(docs).passages == 5
-        db.store.lock_timeout = 0.1  # type: ignore[attr-defined]
         with WriterLock(tmp_path / "kb" / "writer.lock", 1.0):  # another process writes
             again = db.add(docs)
         assert again.added == [] and len(again.skipped) == 5
@@ -110,7 +113,7 @@ def test_dense_scores_lose_their_crowding(
     with AnswerDB(store, model=minilm.name, embedder=minilm, fusion=plain) as raw_db:
         raw = {h.row: h.score for h in raw_db.search("HNSW graph index", k=100, mode="dense")}
     hits = demo_db.search("HNSW graph index", k=10, mode="dense")
-    crowding = demo_db.store.crowding([h.row for h in hits], 5)
+    crowding = EmbeddedStore(demo_kb, readonly=True).crowding([h.row for h in hits], 5)
     weight = demo_db.fusion.crowding_weight
     assert weight > 0 and 0 < min(crowding) <= max(crowding) < 1
     assert [h.score for h in hits] == pytest.approx(
@@ -148,7 +151,7 @@ def test_series_come_from_front_matter(demo_db: AnswerDB) -> None:
 def test_a_large_ingest_grows_the_graph_while_it_waits_and_saves_it_at_its_end(
     tmp_path: Path, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("answerdb.db.BULK_PASSAGES", 10)
+    monkeypatch.setattr("answerdb.store.embedded.store.BULK_PASSAGES", 10)
     monkeypatch.setattr("answerdb.db.BATCH_PASSAGES", 4)
     monkeypatch.setattr("answerdb.store.embedded.store.GROW_ROWS", 3)
     embed = hash_embedder.embed
@@ -190,7 +193,7 @@ def test_a_large_ingest_grows_the_graph_while_it_waits_and_saves_it_at_its_end(
 def test_an_ingest_that_leaves_the_graph_to_reindex_is_searched_exactly_until_then(
     tmp_path: Path, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("answerdb.db.BULK_PASSAGES", 10)
+    monkeypatch.setattr("answerdb.store.embedded.store.BULK_PASSAGES", 10)
     with small_db(tmp_path / "kb", hash_embedder, exact_limit=0) as db:
         docs = [
             Document(doc_id=f"d{i}", text=f"Word{i} is number {i}.", source="t") for i in range(30)

@@ -3,45 +3,33 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, closing, contextmanager, nullcontext, suppress
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from answerdb.answer import generate as _generation
 from answerdb.answer.compose import compose
 from answerdb.answer.generate import LLMConfig
 from answerdb.answer.related import related
 from answerdb.answer.series import Series, learn_series
-from answerdb.embed import Embedder, Vectors, holds_gil, load_embedder
+from answerdb.embed import Embedder, holds_gil, load_embedder
 from answerdb.embed.worker import ProcessEmbedder
 from answerdb.errors import InputError, ModelMismatchError
 from answerdb.ingest import iter_sources, read_path
-from answerdb.ingest.pipeline import (
-    Pending,
-    batches,
-    embed_batches,
-    expected_passages,
-    split_each,
-    unstored,
-)
+from answerdb.ingest.pipeline import Embedding, Progress, store_documents
 from answerdb.retrieve.crowding import discount
 from answerdb.retrieve.fusion import MODES, FusionSettings, fuse
 from answerdb.retrieve.rerank import RERANK_DEPTH, RERANK_SUFFIX, Reranker, rerank
 from answerdb.store.base import Store
-from answerdb.store.embedded.check import CheckReport, check_store
-from answerdb.store.embedded.repair import repair_store
-from answerdb.store.embedded.store import EmbeddedStore
-from answerdb.types import Answer, Document, Hit, IngestReport, Skipped
+from answerdb.types import Answer, CheckReport, Document, Hit, IngestReport, Skipped, Vectors
 from answerdb.where import Where
 
-# Progress callbacks get (done, total) in passages.
-Progress = Callable[[int, int], None]
+if TYPE_CHECKING:
+    from answerdb.tools.import_vectors import ImportReport
+
 BATCH_PASSAGES = 256
-# From this many passages an ingest into a folder builds the graph once, at its end.
-BULK_PASSAGES = 4096
-MAX_PASSAGE_WORDS = 220
 # From this much text a model that holds the GIL embeds in a child process (its ~0.3 s start
 # pays back) while this one splits and writes.
 PROCESS_CHARS = 2_000_000
@@ -65,7 +53,7 @@ class AnswerDB:
         embedder: Embedder | None = None,
         reranker: Reranker | None = None,
     ) -> None:
-        self.store = store
+        self._store = store
         self.reranker = reranker
         self.model_name = model
         self.fusion = fusion or FusionSettings()
@@ -82,9 +70,9 @@ class AnswerDB:
         return self._embedder
 
     def _check_model(self, embedder: Embedder) -> None:
-        recorded = self.store.model()
+        recorded = self._store.model()
         if not recorded:
-            self.store.set_model(embedder.name, embedder.revision, embedder.dim)
+            self._store.set_model(embedder.name, embedder.revision, embedder.dim)
             return
         mine = {"model": embedder.name, "revision": embedder.revision, "dim": str(embedder.dim)}
         if recorded != mine:
@@ -95,7 +83,7 @@ class AnswerDB:
             )
 
     def close(self) -> None:
-        self.store.close()
+        self._store.close()
 
     def __enter__(self) -> AnswerDB:
         return self
@@ -133,7 +121,7 @@ class AnswerDB:
                     if on_error == "raise":
                         raise
                     report.skipped.append(Skipped(str(file), str(exc)))
-            self._add(documents, report, progress, child, index_later)
+            self._write(documents, report, progress, child, index_later)
         return report
 
     def add(
@@ -145,55 +133,24 @@ class AnswerDB:
         """Store documents made in code (same batching and de-duplication as ``ingest``)."""
         report = IngestReport()
         with self._embedding_process(sum(len(doc.text) for doc in documents)) as child:
-            self._add(list(documents), report, progress, child, index_later)
+            self._write(list(documents), report, progress, child, index_later)
         return report
 
-    def _add(
+    def _write(
         self,
         documents: list[Document],
         report: IngestReport,
         progress: Progress | None,
         child: ProcessEmbedder | None,
-        index_later: bool = False,
+        index_later: bool,
     ) -> None:
-        # Documents are hashed, checked against the store and split batch by batch, as the
-        # pipeline asks for them (the first batch need not wait for them all): until then
-        # their passages are estimated, for progress and the bulk decision.
-        expected = {id(doc): expected_passages(doc, MAX_PASSAGE_WORDS) for doc in documents}
-        left = sum(expected.values())
-        done = 0
-        unchanged: list[Document] = []
-        fresh = unstored(documents, self.store.has_hash, report.skipped, unchanged.append)
-        with self._bulk(left, index_later) as grow:
-            # The model is checked against the recorded one once, here, on this thread.
-            embed = child.embed if child else self.embedder.embed
-            pending = split_each(fresh, MAX_PASSAGE_WORDS, report.skipped)
-            # The next batches are embedded on a worker thread while this one is written here;
-            # waiting for them, this thread grows the graph, else embeds one itself beside the
-            # child process.
-            size = PROCESS_BATCH_PASSAGES if child else BATCH_PASSAGES
-            here = child.embed_here if child else None
-            stream = embed_batches(batches(pending, size), embed, idle=grow, embed_here=here)
-            with closing(stream):
-                for batch, vectors in stream:
-                    done += self._store_batch(batch, vectors, report)
-                    gone = [item.doc for item in batch] + unchanged
-                    left -= sum(expected[id(doc)] for doc in gone)
-                    unchanged.clear()
-                    if progress:
-                        progress(done, done + max(left, 0))
-        if progress and done and left > 0:  # fewer passages than estimated: the total is exact
-            progress(done, done)
-
-    def _bulk(
-        self, passages: int, index_later: bool
-    ) -> AbstractContextManager[Callable[[], bool] | None]:
-        """A large ingest into an embedded store finishes the graph once, at the end (cheaper
-        than batch by batch), or leaves it to ``reindex``; it yields the store's ``grow`` for
-        the ingest's waits."""
-        if isinstance(self.store, EmbeddedStore) and passages >= BULK_PASSAGES:
-            return self.store.bulk(graph_waits=index_later)
-        return nullcontext()
+        # The model is checked against the recorded one once, here, on this thread.
+        embedding = (
+            Embedding(child.embed, PROCESS_BATCH_PASSAGES, child.embed_here)
+            if child
+            else Embedding(self.embedder.embed, BATCH_PASSAGES)
+        )
+        store_documents(self._store, documents, embedding, report, progress, index_later)
 
     @contextmanager
     def _embedding_process(self, size: int) -> Iterator[ProcessEmbedder | None]:
@@ -208,24 +165,29 @@ class AnswerDB:
             if child:
                 child.close()
 
-    def _store_batch(self, batch: list[Pending], vectors: Vectors, report: IngestReport) -> int:
-        passages = [p for item in batch for p in item.passages]
-        self.store.add([(item.doc, item.content_hash) for item in batch], passages, vectors)
-        report.added.extend(item.doc.doc_id for item in batch)
-        report.passages += len(passages)
-        return len(passages)
+    def import_vectors(
+        self,
+        file: Path,
+        sidecar: Path | None = None,
+        model: tuple[str, str] | None = None,
+    ) -> ImportReport:
+        """Add precomputed embeddings (.npy with a JSON Lines sidecar, or .parquet); ``model``
+        is (name, revision) of what made them. InputError names a bad file and its problem."""
+        from answerdb.tools.import_vectors import import_vectors  # pyarrow, only when asked
+
+        return import_vectors(self._store, file, sidecar, model=model)
 
     def delete(self, doc_ids: Sequence[str]) -> int:
         """Delete documents by id; returns how many existed."""
-        return self.store.delete(list(doc_ids))
+        return self._store.delete(list(doc_ids))
 
     def compact(self) -> dict[str, Any]:
         """Give deleted passages' space back."""
-        return self.store.compact()
+        return self._store.compact()
 
     def reindex(self) -> None:
         """Rebuild the ANN index from the stored vectors."""
-        self.store.reindex()
+        self._store.reindex()
 
     # -- reads ----------------------------------------------------------------------------
     def search(
@@ -244,8 +206,7 @@ class AnswerDB:
         if not query.strip():
             raise InputError("the query is empty")
         _check_text("the query", query)
-        if not 0 <= k <= MAX_K:
-            raise InputError(f"k must be between 0 and {MAX_K}, not {k}")
+        _check_k(k, least=0)
         hits = self._retrieve(query, max(k, RERANK_DEPTH if base != mode else 0), where, base)
         if self.reranker is not None and base != mode:
             hits = rerank(self.reranker, query, hits)
@@ -254,11 +215,11 @@ class AnswerDB:
     def _retrieve(self, query: str, k: int, where: Where | None, mode: str) -> list[Hit]:
         depth = max(k, self.fusion.depth)
         if mode == "keyword":
-            return self.store.keyword_search(query, k, where)
-        dense = self._uncrowded(self.store.vector_search(self._query_vector(query), depth, where))
+            return self._store.keyword_search(query, k, where)
+        dense = self._uncrowded(self._store.vector_search(self._query_vector(query), depth, where))
         if mode == "dense":
             return dense[:k]
-        keyword = self.store.keyword_search(query, depth, where)
+        keyword = self._store.keyword_search(query, depth, where)
         return fuse(dense, keyword, self.fusion, query)[:k]
 
     def _uncrowded(self, hits: list[Hit]) -> list[Hit]:
@@ -266,7 +227,7 @@ class AnswerDB:
         weight, neighbours = self.fusion.crowding_weight, self.fusion.crowding_neighbours
         if not weight or not hits:
             return hits
-        crowding = self.store.crowding([hit.row for hit in hits], neighbours)
+        crowding = self._store.crowding([hit.row for hit in hits], neighbours)
         return discount(hits, crowding.tolist(), weight)
 
     def ask(
@@ -284,8 +245,9 @@ class AnswerDB:
         (``llm``, else the ANSWERDB_LLM_* environment), falling back to the extractive one
         with ``answer.note`` saying why. Raises InputError when no LLM is configured.
         """
+        _check_k(k)
         answer = self._extractive(question, k, where, mode)
-        return _generation.generate(_llm(llm), answer) if generate else answer
+        return self.generate(answer, llm) if generate else answer
 
     def ask_stream(
         self,
@@ -297,10 +259,23 @@ class AnswerDB:
     ) -> Iterator[Answer | str]:
         """Yield the extractive Answer, then the LLM's text piece by piece, then the final
         Answer (generated, or the extractive one with a note). Raises InputError as ``ask``."""
+        _check_k(k)
         config = _llm(llm)
         answer = self._extractive(question, k, where, mode)
         yield answer
-        yield from _generation.stream_answer(config, answer)
+        yield from self.generate_stream(answer, config)
+
+    @staticmethod
+    def generate(answer: Answer, llm: LLMConfig | None = None) -> Answer:
+        """``answer`` written by an LLM from its hits (``llm``, else the ANSWERDB_LLM_*
+        environment), or the extractive one with ``note`` saying why not. It reads no store,
+        so a server calls it without holding a handle. InputError when no LLM is configured."""
+        return _generation.generate(_llm(llm), answer)
+
+    @staticmethod
+    def generate_stream(answer: Answer, llm: LLMConfig | None = None) -> Iterator[Answer | str]:
+        """The LLM's text for ``answer`` piece by piece, then the final Answer (as ``generate``)."""
+        return _generation.stream_answer(_llm(llm), answer)
 
     def _query_vector(self, text: str) -> Vectors:
         """Embed a query once: ask needs it to search and again to rank answer sentences."""
@@ -315,7 +290,7 @@ class AnswerDB:
         hits = self.search(question, k=max(k, 10), where=where, mode=mode)
         text, citations = compose(self._query_vector(question), hits, self.embedder)
         top = hits[0].doc_id if hits else None
-        keep = related(self.store, top, k=5) if top else []
+        keep = related(self._store, top, k=5) if top else []
         series = list(
             dict.fromkeys(str(h.metadata["series"]) for h in hits[:3] if h.metadata.get("series"))
         )
@@ -330,39 +305,40 @@ class AnswerDB:
 
     def related(self, doc_id: str, k: int = 5) -> list[Any]:
         """Keep Reading for an article: the nearest other articles with teasers."""
-        if self.store.document(doc_id) is None:
+        _check_k(k)
+        if self._store.document(doc_id) is None:
             raise InputError(f"no article with id {doc_id!r}")
-        return related(self.store, doc_id, k)
+        return related(self._store, doc_id, k)
 
     def document(self, doc_id: str) -> Document | None:
         """One stored document with its text."""
-        return self.store.document(doc_id)
+        return self._store.document(doc_id)
 
     def series(self) -> list[Series]:
         """The learn series: as front matter names them, and automatic ones (clustered by
         embedding) for the articles that name none."""
-        store = self.store
+        store = self._store
         return learn_series(store.documents(), store.passage_vectors, store.document)
+
+    def documents(self) -> list[Document]:
+        """Every article (text left empty), oldest first."""
+        return self._store.documents()
 
     def stats(self) -> dict[str, Any]:
         """Counts, sizes and the recorded model."""
-        return self.store.stats()
+        return self._store.stats()
 
     def check(self) -> CheckReport:
-        """Verify the catalog, vector file and index agree (embedded store only)."""
-        return check_store(self._embedded("check"))
+        """Verify the stored parts agree: catalog, vectors and index (InputError on a backend
+        that cannot)."""
+        return self._store.check()
 
     def repair(self) -> tuple[list[str], CheckReport]:
         """Rebuild the derived parts from the catalog; what was done, then a fresh check.
 
         Raises LockedError while another process writes, StoreError when read-only.
         """
-        return repair_store(self._embedded("repair"))
-
-    def _embedded(self, verb: str) -> EmbeddedStore:
-        if not isinstance(self.store, EmbeddedStore):
-            raise InputError(f"{verb} works on an embedded knowledge base (a folder)")
-        return self.store
+        return self._store.repair()
 
 
 def _llm(config: LLMConfig | None) -> LLMConfig:
@@ -370,6 +346,11 @@ def _llm(config: LLMConfig | None) -> LLMConfig:
     if found is None:
         raise InputError("no LLM configured: pass --llm-url or set ANSWERDB_LLM_URL")
     return found
+
+
+def _check_k(k: int, least: int = 1) -> None:
+    if isinstance(k, bool) or not isinstance(k, int) or not least <= k <= MAX_K:
+        raise InputError(f"k must be a whole number from {least} to {MAX_K}, not {k!r}")
 
 
 def _check_text(what: str, text: str) -> None:

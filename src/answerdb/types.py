@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
+from answerdb.errors import InputError
+
 Metadata = dict[str, Any]
+# Unit float32 rows: embeddings, stored vectors, query vectors.
+Vectors = npt.NDArray[np.float32]
 
 
 @dataclass
@@ -110,3 +118,72 @@ class IngestReport:
     added: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     passages: int = 0
+
+
+# HNSW parameters by default: links per node, build and search candidate lists.
+DEFAULT_M = 16
+DEFAULT_EF_CONSTRUCTION = 128
+DEFAULT_EF_SEARCH = 96
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """HNSW parameters: ``m`` links per node and ``ef_construction`` shape the graph (they
+    apply to graphs built after they are set: new rows, `reindex`); ``ef_search`` is the
+    candidate list of a query (higher: better recall, fewer queries per second)."""
+
+    m: int = DEFAULT_M
+    ef_construction: int = DEFAULT_EF_CONSTRUCTION
+    ef_search: int = DEFAULT_EF_SEARCH
+
+    def __post_init__(self) -> None:
+        for name in ("m", "ef_construction", "ef_search"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or not 2 <= value <= 4096:
+                raise InputError(f"index {name} must be an integer in 2..4096, not {value!r}")
+
+
+@dataclass
+class Finding:
+    """One thing checked: ``part`` is catalog, vectors, index or files."""
+
+    part: str
+    level: str
+    message: str
+    repairable: bool = False
+
+
+@dataclass
+class CheckReport:
+    """Every finding, with the counts they refer to."""
+
+    path: str
+    counts: dict[str, int] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """No errors (warnings allowed)."""
+        return not any(f.level == "error" for f in self.findings)
+
+    def add(self, part: str, level: str, message: str, repairable: bool = False) -> None:
+        self.findings.append(Finding(part, level, message, repairable))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "ok": self.ok,
+            "counts": self.counts,
+            "findings": [vars(f) for f in self.findings],
+        }
+
+
+def plain(value: Any) -> Any:
+    """Dataclasses (nested, in lists, tuples and dicts) as JSON-ready values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    return value

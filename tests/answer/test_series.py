@@ -10,19 +10,22 @@ import numpy as np
 import pytest
 
 from answerdb.answer.series import auto_series, choose_clusters, learn_series, silhouette
-from answerdb.cli import main
+from answerdb.cli.main import main
 from answerdb.db import AnswerDB
 from answerdb.embed import Embedder
+from answerdb.store import open_store
 from answerdb.store.embedded.store import EmbeddedStore
 from answerdb.types import Document
 
 from ..conftest import HashEmbedder
 
 
-def _demo_articles(db: AnswerDB) -> tuple[list[Document], np.ndarray]:
-    docs = [db.store.document(d.doc_id) for d in db.store.documents()]
+def _demo_articles(demo_kb: Path) -> tuple[list[Document], np.ndarray]:
+    store = open_store(demo_kb, readonly=True)
+    docs = [store.document(d.doc_id) for d in store.documents()]
     articles = [d for d in docs if d is not None]
-    vectors = np.stack([db.store.passage_vectors(d.doc_id).mean(axis=0) for d in articles])
+    vectors = np.stack([store.passage_vectors(d.doc_id).mean(axis=0) for d in articles])
+    store.close()
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     return articles, vectors.astype(np.float32)
 
@@ -34,8 +37,8 @@ def test_front_matter_series_are_kept(demo_db: AnswerDB) -> None:
     assert "Computer vision" in {g.name for g in groups}
 
 
-def test_auto_series_recover_the_demo_topics(demo_db: AnswerDB) -> None:
-    articles, vectors = _demo_articles(demo_db)
+def test_auto_series_recover_the_demo_topics(demo_kb: Path) -> None:
+    articles, vectors = _demo_articles(demo_kb)
     unnamed = [dataclasses.replace(d, metadata={}) for d in articles]
     groups = auto_series(unnamed, vectors)
     truth = {d.doc_id: d.metadata["series"] for d in articles}
@@ -48,8 +51,8 @@ def test_auto_series_recover_the_demo_topics(demo_db: AnswerDB) -> None:
     assert len({g.name for g in groups}) == len(groups)
 
 
-def test_auto_series_start_with_the_most_central_article(demo_db: AnswerDB) -> None:
-    articles, vectors = _demo_articles(demo_db)
+def test_auto_series_start_with_the_most_central_article(demo_kb: Path) -> None:
+    articles, vectors = _demo_articles(demo_kb)
     index = {d.doc_id: i for i, d in enumerate(articles)}
     for group in auto_series(articles, vectors):
         rows = vectors[[index[d.doc_id] for d in group.articles]]
@@ -58,8 +61,8 @@ def test_auto_series_start_with_the_most_central_article(demo_db: AnswerDB) -> N
         assert closeness[0] == pytest.approx(closeness.max())
 
 
-def test_auto_series_names_use_distinctive_terms(demo_db: AnswerDB) -> None:
-    articles, vectors = _demo_articles(demo_db)
+def test_auto_series_names_use_distinctive_terms(demo_kb: Path) -> None:
+    articles, vectors = _demo_articles(demo_kb)
     names = " ".join(g.name.lower() for g in auto_series(articles, vectors))
     assert "anomal" in names or "outlier" in names
     assert "vision" in names or "image" in names or "video" in names

@@ -92,7 +92,7 @@ def test_ingest_index_later_says_what_waits_for_reindex(
     shutil.copytree(cli_kb, kb)
     # As if the store were past the exact-scan size, and the ingest large.
     monkeypatch.setattr(EmbeddedStore, "graph_rows", lambda store, committed: committed)
-    monkeypatch.setattr("answerdb.db.BULK_PASSAGES", 1)
+    monkeypatch.setattr("answerdb.store.embedded.store.BULK_PASSAGES", 1)
     note = tmp_path / "note.md"
     note.write_text("# Gardening\n\nTomatoes need full sun and regular watering.\n")
     code, out, _ = run(capsys, "ingest", str(kb), str(note), "--index-later")
@@ -199,3 +199,57 @@ def test_search_with_a_reranker_from_the_shell(
     assert code == 2 and "needs a re-ranker" in err
     code, _, err = run(capsys, "search", str(cli_kb), "q", "--reranker", "nope:Thing")
     assert code == 2 and "--reranker 'nope:Thing': cannot load it" in err
+
+
+def test_one_doc_id_twice_in_one_ingest_keeps_the_last(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "d.jsonl"
+    data.write_text(
+        '{"_id":"x","text":"First version about ocelots."}\n'
+        '{"_id":"x","text":"Second version about lynxes."}\n',
+        encoding="utf-8",
+    )
+    kb = str(tmp_path / "kb")
+    code, out, _ = run(capsys, "ingest", kb, str(data), "--model", STATIC_MODEL)
+    assert code == 0 and "added 1 document" in out and "repeated" in out
+    assert run(capsys, "check", kb)[0] == 0
+    code, out, _ = run(capsys, "search", kb, "ocelots lynxes", "--mode", "keyword", "--json")
+    assert [h["text"] for h in json.loads(out)] == ["Second version about lynxes."]
+
+
+@pytest.mark.parametrize("command", ["delete", "compact", "stats", "check", "reindex"])
+def test_a_mistyped_path_creates_no_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    kb = tmp_path / "typo"
+    extra = ["some-id"] if command == "delete" else []
+    code, _, err = run(capsys, command, str(kb), *extra)
+    assert code == 2 and "not a knowledge base" in err and len(err.strip().splitlines()) == 1
+    assert not kb.exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["ask", "Q?", "-k", "-1"],
+        ["ask", "Q?", "-k", "0"],
+        ["related", "some-id", "-k", "-1"],
+        ["search", "Q?", "-k", "-1"],
+    ],
+)
+def test_result_counts_are_checked_by_every_command(
+    cli_kb: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    code, _, err = run(capsys, argv[0], str(cli_kb), *argv[1:])
+    assert code == 2 and "k must be a whole number" in err
+
+
+def test_a_reingest_summarises_the_unchanged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kb = str(tmp_path / "kb")
+    assert run(capsys, "ingest", kb, str(DEMO), "--model", STATIC_MODEL)[0] == 0
+    code, out, _ = run(capsys, "ingest", kb, str(DEMO))
+    assert code == 0 and "unchanged (already stored)" in out
+    assert len(out.strip().splitlines()) == 2

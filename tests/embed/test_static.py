@@ -130,11 +130,12 @@ def test_knowledge_base_records_the_static_model(tmp_path: Path, static_model: E
         assert db.stats()["model_model"] == STATIC_MODEL
     with answerdb.open(path, readonly=True) as db:  # no model named: the recorded one
         assert db.embedder.name == STATIC_MODEL
-        assert db.store.model() == {
-            "model": STATIC_MODEL,
-            "revision": static_model.revision,
-            "dim": "256",
-        }
+        stats = db.stats()
+        assert (stats["model_model"], stats["model_revision"], stats["model_dim"]) == (
+            STATIC_MODEL,
+            static_model.revision,
+            "256",
+        )
         assert db.search("reverse a python list", k=1, mode="dense")[0].doc_id == "d0"
 
 

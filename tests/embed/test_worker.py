@@ -16,6 +16,7 @@ import answerdb
 import answerdb.db
 from answerdb.embed import STATIC_MODEL, Embedder
 from answerdb.embed.worker import ProcessEmbedder
+from answerdb.store import open_store
 from answerdb.types import Document
 
 TEXTS = ["How do I reverse a list in Python?", "Tomatoes need full sun.", "HNSW graphs"]
@@ -130,7 +131,7 @@ def test_a_large_ingest_with_the_static_model_embeds_in_a_child(
         monkeypatch.setattr(answerdb.db, "PROCESS_CHARS", limit)
         with answerdb.open(tmp_path / f"kb-{limit}", model=STATIC_MODEL) as db:
             assert db.add(docs).passages == 3
-            vectors[limit] = np.stack([db.store.passage_vectors(d.doc_id)[0] for d in docs])
+        vectors[limit] = first_vectors(tmp_path / f"kb-{limit}", docs)
     assert len(started) == 1 and started[0]._child is None  # closed
     assert started[0].process is not None and started[0].process.returncode == 0
     assert np.array_equal(vectors[1], vectors[10**9])
@@ -188,7 +189,16 @@ def test_an_ingest_embeds_batches_itself_while_the_child_is_behind(
     docs = [Document(doc_id=f"d{i}", text=f"{TEXTS[i % 3]} ({i})", source="x") for i in range(40)]
     with answerdb.open(tmp_path / "kb", model=STATIC_MODEL) as db:
         assert db.add(docs).passages == 40
-        stored = np.stack([db.store.passage_vectors(d.doc_id)[0] for d in docs])
+    stored = first_vectors(tmp_path / "kb", docs)
     assert 0 < sum(here) < 40  # the child embedded the rest
     # Each passage's own vector, within int8 rounding, whichever process embedded it.
     assert np.allclose(stored, static_model.embed([d.text for d in docs]), atol=0.01)
+
+
+def first_vectors(path: Path, docs: list[Document]) -> np.ndarray:
+    """The stored vector of each document's first passage, read through the Store contract."""
+    store = open_store(path, readonly=True)
+    try:
+        return np.stack([store.passage_vectors(d.doc_id)[0] for d in docs])
+    finally:
+        store.close()

@@ -216,10 +216,11 @@ def test_new_documents_skips_repeats_stored_and_empty() -> None:
 # -- through the facade -----------------------------------------------------------------
 def test_ingest_keeps_ids_rows_and_order(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
     given = docs(19)
-    with open_db(tmp_path / "kb", hash_embedder) as db:
+    store = EmbeddedStore(tmp_path / "kb")
+    with AnswerDB(store, model=hash_embedder.name, embedder=hash_embedder) as db:
         report = db.add(given)
         assert report.added == [d.doc_id for d in given] and report.passages == 19
-        rows = [p.row for d in given for p in db.store.passages(d.doc_id)]
+        rows = [p.row for d in given for p in store.passages(d.doc_id)]
         assert rows == list(range(19))
         for d in given[::6]:
             assert db.search(d.text, k=1, mode="dense")[0].doc_id == d.doc_id
@@ -257,14 +258,15 @@ def test_documents_are_split_as_the_pipeline_needs_them(
     monkeypatch.setattr(
         pipeline, "split_document", lambda doc, words: events.append("split") or split(doc, words)
     )
-    with open_db(tmp_path / "kb", hash_embedder) as db:
-        store_add = db.store.add
+    store = EmbeddedStore(tmp_path / "kb")
+    with AnswerDB(store, model=hash_embedder.name, embedder=hash_embedder) as db:
+        store_add = store.add
 
         def logged_add(*args: object) -> None:
             events.append("write")
             store_add(*args)  # type: ignore[arg-type]
 
-        db.store.add = logged_add  # type: ignore[method-assign]
+        store.add = logged_add  # type: ignore[method-assign]
         assert db.add(docs(20)).passages == 20
     # The first batch is written before the last documents are split (not all split first).
     assert events.index("write") < len(events) - 1 - events[::-1].index("split")
@@ -280,7 +282,7 @@ def test_passage_estimates_count_words_over_the_limit() -> None:
 def test_progress_totals_start_as_estimates_and_end_exact(
     tmp_path: Path, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(facade, "expected_passages", lambda doc, words: 3)  # three times too many
+    monkeypatch.setattr(pipeline, "expected_passages", lambda doc, words: 3)  # three times too many
     calls: list[tuple[int, int]] = []
     with open_db(tmp_path / "kb", hash_embedder) as db:
         db.add(docs(6), progress=lambda done, total: calls.append((done, total)))
@@ -297,8 +299,9 @@ def test_embedding_runs_ahead_of_the_write(tmp_path: Path, hash_embedder: HashEm
         return embed(texts, progress)
 
     hash_embedder.embed = counting_embed  # type: ignore[method-assign]
-    with open_db(tmp_path / "kb", hash_embedder) as db:
-        store_add = db.store.add
+    store = EmbeddedStore(tmp_path / "kb")
+    with AnswerDB(store, model=hash_embedder.name, embedder=hash_embedder) as db:
+        store_add = store.add
 
         def slow_add(*args: object) -> None:
             written = db.stats()["documents"] // BATCH
@@ -306,7 +309,7 @@ def test_embedding_runs_ahead_of_the_write(tmp_path: Path, hash_embedder: HashEm
                 assert embedded[written + 1].wait(WAIT), "the next batch was not embedded meanwhile"
             store_add(*args)  # type: ignore[arg-type]
 
-        db.store.add = slow_add  # type: ignore[method-assign]
+        store.add = slow_add  # type: ignore[method-assign]
         assert db.add(docs(12)).passages == 12
 
 
@@ -314,12 +317,13 @@ def test_a_failing_embedding_leaves_earlier_batches_committed(tmp_path: Path) ->
     embedder = FailingEmbedder(fail_on=3)
     given = docs(20)
     calls: list[tuple[int, int]] = []
-    with open_db(tmp_path / "kb", embedder) as db:
+    store = EmbeddedStore(tmp_path / "kb")
+    with AnswerDB(store, model=embedder.name, embedder=embedder) as db:
         with pytest.raises(Boom, match="call 3"):
             db.add(given, progress=lambda done, total: calls.append((done, total)))
         assert calls == [(4, 20), (8, 20)]
         assert db.stats()["documents"] == 8 and db.stats()["passages"] == 8
-        assert {d.doc_id for d in db.store.documents()} == {d.doc_id for d in given[:8]}
+        assert {d.doc_id for d in store.documents()} == {d.doc_id for d in given[:8]}
         assert db.check().ok
         assert threading.current_thread().name not in embedder.threads
         # What failed can be ingested again: the committed batches are skipped as unchanged.
@@ -330,8 +334,9 @@ def test_a_failing_embedding_leaves_earlier_batches_committed(tmp_path: Path) ->
 
 
 def test_a_failing_write_stops_the_ingest(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
-    with open_db(tmp_path / "kb", hash_embedder) as db:
-        store_add = db.store.add
+    store = EmbeddedStore(tmp_path / "kb")
+    with AnswerDB(store, model=hash_embedder.name, embedder=hash_embedder) as db:
+        store_add = store.add
         writes = 0
 
         def failing_add(*args: object) -> None:
@@ -341,7 +346,7 @@ def test_a_failing_write_stops_the_ingest(tmp_path: Path, hash_embedder: HashEmb
                 raise Boom("disk said no")
             store_add(*args)  # type: ignore[arg-type]
 
-        db.store.add = failing_add  # type: ignore[method-assign]
+        store.add = failing_add  # type: ignore[method-assign]
         with pytest.raises(Boom, match="disk said no"):
             db.add(docs(20))
         assert writes == 2

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from answerdb.errors import InputError
 from answerdb.ingest import split_passages
-from answerdb.ingest.split import _sections, split_sentences
+from answerdb.ingest.split import _sections
+from answerdb.text import split_sentences
 from answerdb.types import Document
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from stress.workload import document
 
-from answerdb.cli import main
+from answerdb.cli.main import main
 from answerdb.errors import StoreError
-from answerdb.store.embedded.check import CheckReport
+from answerdb.store.embedded.store import EmbeddedStore
+from answerdb.types import CheckReport
 
 from .helpers import make_kb, open_kb
 
@@ -87,10 +89,9 @@ def test_a_lost_or_foreign_index_is_rebuilt_by_repair(tmp_path: Path) -> None:
 
 def test_a_damaged_keyword_index_is_rebuilt_by_repair(tmp_path: Path) -> None:
     path = make_kb(tmp_path / "kb")
-    with open_kb(path) as db:
-        catalog = db.store.catalog  # type: ignore[attr-defined]
-        with catalog.transaction() as sql:
-            sql.execute("DELETE FROM passages_fts_data WHERE id > 10")
+    store = EmbeddedStore(path)
+    with closing(store), store.catalog.transaction() as sql:
+        sql.execute("DELETE FROM passages_fts_data WHERE id > 10")
     assert not _check(path).ok
     assert _repair(path).ok
     with open_kb(path) as db:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from answerdb.db import AnswerDB
 from answerdb.errors import AnswerDBError, InputError
 from answerdb.store.embedded.fts import match_expression
-from answerdb.where import where_sql
+from answerdb.store.embedded.where_sql import where_sql
 
 from .helpers import make_kb, open_kb
 

@@ -11,6 +11,7 @@ from stress import many_processes
 from stress.workload import document
 
 from answerdb.errors import LockedError
+from answerdb.store.embedded.store import EmbeddedStore
 
 from .helpers import make_kb, open_kb
 
@@ -23,7 +24,7 @@ def test_eight_readers_see_no_errors_while_one_writer_works(tmp_path: Path) -> N
 
 
 def _hold_lock(path: str, seconds: float, held: mp.synchronize.Event) -> None:
-    with open_kb(Path(path)) as db, db.store.writer_lock():  # type: ignore[attr-defined]
+    with EmbeddedStore(Path(path)).writer_lock():
         held.set()
         time.sleep(seconds)
 

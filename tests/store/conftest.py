@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from answerdb.store import open_store
 from answerdb.store.base import Store
-from answerdb.store.uri import open_store
 from answerdb.types import Document, Passage
 
 from ..conftest import HashEmbedder

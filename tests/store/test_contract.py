@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from answerdb.errors import InputError, StoreError
+from answerdb.store import open_store
 from answerdb.store.base import Store
 from answerdb.types import Document, Passage
 
 from ..conftest import HashEmbedder
-from .conftest import TEXTS, MakeStore, add, document
+from .conftest import TEXTS, MakeStore, add, document, uri_for
 
 
 def test_new_store_records_the_model(make_store: MakeStore) -> None:
@@ -216,3 +219,33 @@ def test_crowding_is_the_mean_similarity_of_the_nearest_live_passages(
     assert store.crowding(rows[:1] * 3, 2).tolist() == [crowding[0]] * 3
     store.delete(["tricks", "notes"])
     assert store.crowding(rows[:1], 2)[0] == pytest.approx(sims[0, 3], abs=0.02)
+
+
+def test_bulk_is_a_context_on_every_backend(store: Store, hash_embedder: HashEmbedder) -> None:
+    with store.bulk(passages=3) as grow:
+        add(store, hash_embedder, ["cv", "rag", "hnsw"])
+        assert grow is None or isinstance(grow(), bool)
+    assert store.stats()["documents"] == 3
+
+
+def test_check_answers_or_says_the_backend_cannot(
+    store: Store, hash_embedder: HashEmbedder
+) -> None:
+    add(store, hash_embedder, ["cv"])
+    try:
+        report = store.check()
+    except InputError as exc:
+        assert "not supported on this backend" in str(exc)
+        with pytest.raises(InputError, match="not supported on this backend"):
+            store.repair()
+    else:
+        assert report.ok
+
+
+def test_a_store_that_is_not_there_is_not_created_unless_asked(
+    backend: str, tmp_path: Path
+) -> None:
+    uri = uri_for(backend, tmp_path, "absent")
+    with pytest.raises(InputError, match="not a knowledge base"):
+        open_store(uri, create=False)
+    assert not (tmp_path / "absent").exists()

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 import answerdb
-from answerdb.cli import main
+from answerdb.cli.main import main
 from answerdb.embed import DEFAULT_MODEL, STATIC_MODEL, Embedder
 from answerdb.errors import InputError
 from answerdb.tools.evaluate import cache_key, load_beir, mrr_at, ndcg_at, recall_at
@@ -111,7 +111,7 @@ def test_eval_builds_with_the_model_named(
     assert main([*argv, "--model", STATIC_MODEL]) == 0
     assert json.loads(capsys.readouterr().out)["results"][0]["ndcg@10"] >= 0.5
     with answerdb.open(kb, readonly=True) as db:
-        assert db.store.model()["model"] == STATIC_MODEL
+        assert db.stats()["model_model"] == STATIC_MODEL
     assert main(argv) == 0  # a named --kb follows the model it records
     capsys.readouterr()
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from answerdb.cli import main
+from answerdb.cli.main import main
 from answerdb.errors import InputError
 from answerdb.store.embedded.store import EmbeddedStore
 from answerdb.tools.import_vectors import import_vectors

@@ -10,8 +10,8 @@ import pytest
 pytest.importorskip("pymilvus", reason="Milvus tests need the milvus extra")
 
 from answerdb.errors import InputError, StoreError
+from answerdb.store import open_store
 from answerdb.store.base import Store
-from answerdb.store.uri import open_store
 from answerdb.tools import migrate as migrate_module
 from answerdb.tools.migrate import migrate
 from answerdb.types import Document, Passage

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from answerdb.embed import Embedder, Vectors
-from answerdb.ingest.split import split_sentences
-from answerdb.types import Citation, Hit
+from answerdb.embed import Embedder
+from answerdb.text import split_sentences
+from answerdb.types import Citation, Hit, Vectors
 
 
 @dataclass(frozen=True)

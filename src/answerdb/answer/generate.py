@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from answerdb.errors import AnswerDBError
+from answerdb.text import CITATION
 from answerdb.types import Answer, Citation, Hit
 
 SYSTEM_PROMPT = (
@@ -26,7 +27,6 @@ SYSTEM_PROMPT = (
     "After each sentence, cite the passages it relies on as [n]. If the passages do not "
     "answer the question, say so briefly."
 )
-_CITATION = re.compile(r"\[(\d{1,3})\]")
 
 
 class LLMError(AnswerDBError):
@@ -93,7 +93,7 @@ def check_citations(text: str, passages: int) -> CheckedText:
         unknown.append(number)
         return ""
 
-    checked = _CITATION.sub(keep, text)
+    checked = CITATION.sub(keep, text)
     checked = re.sub(r"[ \t]+([.,;:])", r"\1", checked)
     return CheckedText(checked.strip(), sorted(set(cited)), sorted(set(unknown)))
 

@@ -6,8 +6,8 @@ import re
 
 import numpy as np
 
-from answerdb.ingest.split import split_sentences
 from answerdb.store.base import Store
+from answerdb.text import split_sentences
 from answerdb.types import Related
 
 # Articles this close to the one being read say the same thing: they are duplicates.

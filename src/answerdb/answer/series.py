@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from answerdb.types import Document
+from answerdb.types import Document, Vectors
 
-Vectors = npt.NDArray[np.float32]
 MAX_SERIES = 12
 # A series shorter than this is hardly a series: it bounds k from above.
 MIN_ARTICLES = 3

@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import textwrap
 from typing import Any
 
 from answerdb.answer.series import Series
-from answerdb.types import Answer, Hit, IngestReport, Related
+from answerdb.ingest.pipeline import UNCHANGED
+from answerdb.types import Answer, CheckReport, Hit, IngestReport, Related, plain
 
 WIDTH = 88
 
 
 def to_json(value: Any) -> str:
     """Dataclasses (and lists of them) as indented JSON."""
-    return json.dumps(_plain(value), indent=2, ensure_ascii=False)
-
-
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
+    return json.dumps(plain(value), indent=2, ensure_ascii=False)
 
 
 def _wrap(text: str, indent: str = "") -> str:
@@ -77,12 +67,16 @@ def report_text(report: IngestReport) -> str:
         f"added {len(report.added)} documents ({report.passages} passages), "
         f"skipped {len(report.skipped)}"
     ]
+    unchanged = [s for s in report.skipped if s.reason == UNCHANGED]
+    if unchanged:  # one line, not one per document of a re-ingested folder
+        lines.append(f"  skipped {len(unchanged)} unchanged (already stored)")
     # Reader errors already start with the file's name.
     lines += [
         f"  skipped {s.reason}"
         if s.reason.startswith(s.source)
         else f"  skipped {s.source}: {s.reason}"
         for s in report.skipped
+        if s.reason != UNCHANGED
     ]
     return "\n".join(lines)
 
@@ -122,3 +116,16 @@ def _cell(value: Any) -> str:
     if isinstance(value, float) and value != round(value, 1):
         return f"{value:+.4f}" if value < 0 else f"{value:.4f}"
     return "" if value is None else str(value)
+
+
+def check_text(report: CheckReport) -> str:
+    """One line per finding, then the verdict."""
+    lines = [f"{report.path}:"]
+    for f in report.findings:
+        hint = "  (answerdb repair fixes this)" if f.repairable and f.level != "ok" else ""
+        lines.append(f"  {f.level:<5} {f.part:<8} {f.message}{hint}")
+    warnings = sum(f.level == "warn" for f in report.findings)
+    errors = sum(f.level == "error" for f in report.findings)
+    verdict = "ok" if report.ok else f"{errors} error{'s' * (errors != 1)}"
+    lines.append(f"check: {verdict}" + (f", {warnings} warning(s)" if warnings else ""))
+    return "\n".join(lines)

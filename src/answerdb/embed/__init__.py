@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from answerdb.embed.base import Embedder, Vectors
+from answerdb.embed.base import Embedder
 from answerdb.errors import InputError
+from answerdb.types import Vectors
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # MiniLM distilled to a static token table: far faster, weaker (see docs/models.md).

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-import numpy as np
-import numpy.typing as npt
+from answerdb.types import Vectors
 
-Vectors = npt.NDArray[np.float32]
 Progress = Callable[[int], None]
 
 

@@ -11,8 +11,9 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-from answerdb.embed.base import Progress, Vectors
+from answerdb.embed.base import Progress
 from answerdb.errors import AnswerDBError
+from answerdb.types import Vectors
 
 TOKENIZER_PATH = Path(__file__).parent / "data" / "minilm-tokenizer.json"
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"

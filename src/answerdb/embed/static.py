@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
-from answerdb.embed.base import Progress, Vectors
+from answerdb.embed.base import Progress
 from answerdb.embed.distill import Table, distil_table
 from answerdb.embed.minilm import MODEL_SHA256, TOKENIZER_PATH
+from answerdb.types import Vectors
 
 # Bump when the table's recipe changes: it names the cache file and the recorded revision.
 RECIPE = "static-v1"

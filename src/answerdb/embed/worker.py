@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from answerdb.embed.base import Embedder, Progress, Vectors
+from answerdb.embed.base import Embedder, Progress
 from answerdb.errors import AnswerDBError
+from answerdb.types import Vectors
 
 _LENGTH = struct.Struct("<Q")
 # How long close() waits for the child to finish its last batch and exit.

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from answerdb.errors import InputError
+from answerdb.text import slugify
 
 # A NUL byte this early means the file is not text (the same test git and grep use).
 _BINARY_PROBE = 8192
-_SLUG_MAX = 80
 
 
 @dataclass(frozen=True)
@@ -60,12 +59,6 @@ def base_doc_id(path: Path, base: Path | None) -> str:
     except ValueError:
         # A file outside its base still needs a stable id: use the path itself.
         return stem.as_posix()
-
-
-def slugify(text: str) -> str:
-    """A lower-case, dash-separated form of ``text`` for use in a doc id."""
-    slug = re.sub(r"[\W_]+", "-", text.lower()).strip("-")
-    return slug[:_SLUG_MAX].rstrip("-")
 
 
 def unique_slug(text: str, taken: set[str]) -> str:

@@ -15,18 +15,35 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from typing import TypeVar
 
-from answerdb.embed.base import Vectors
-from answerdb.types import Document, Passage, Skipped
+from answerdb.store.base import Store
+from answerdb.text import split_sentences
+from answerdb.types import Document, IngestReport, Passage, Skipped, Vectors
 
-from .split import split_passages, split_sentences
+from .split import split_passages
 
+# Progress callbacks get (done, total) in passages.
+Progress = Callable[[int, int], None]
+MAX_PASSAGE_WORDS = 220
+UNCHANGED = "unchanged: already stored"
 # Batches embedded ahead of the write: one being embedded, one ready for when a write lags.
 EMBED_AHEAD = 2
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Embedding:
+    """How an ingest embeds: ``embed`` on a worker thread, ``here`` (the same model in the
+    caller's thread, beside a child process) for batches it has time to take, ``batch``
+    passages at a time."""
+
+    embed: Callable[[list[str]], Vectors]
+    batch: int
+    here: Callable[[list[str]], Vectors] | None = None
 
 
 @dataclass(frozen=True)
@@ -50,7 +67,7 @@ def unstored(
     for doc in documents:
         content_hash = doc.content_hash()
         if content_hash in seen or stored(content_hash):
-            skipped.append(Skipped(doc.doc_id, "unchanged: already stored"))
+            skipped.append(Skipped(doc.doc_id, UNCHANGED))
             if unchanged is not None:
                 unchanged(doc)
             continue
@@ -207,3 +224,65 @@ def _with_heading(heading: str, text: str) -> str:
     if not heading or text.startswith(heading):
         return text
     return f"{heading}\n{text}"
+
+
+# -- the driving loop -------------------------------------------------------------------------
+def store_documents(
+    store: Store,
+    documents: list[Document],
+    embed: Embedding,
+    report: IngestReport,
+    progress: Progress | None = None,
+    index_later: bool = False,
+) -> None:
+    """Split, embed and store ``documents`` batch by batch, filling ``report``.
+
+    Documents are hashed, checked against the store and split as the pipeline asks for them
+    (the first batch need not wait for them all): until then their passages are estimated,
+    for progress and for the store's bulk decision. A doc id given twice keeps its last
+    version; the earlier ones are reported as skipped.
+    """
+    documents = last_versions(documents, report.skipped)
+    expected = {id(doc): expected_passages(doc, MAX_PASSAGE_WORDS) for doc in documents}
+    left = sum(expected.values())
+    done = 0
+    unchanged: list[Document] = []
+    fresh = unstored(documents, store.has_hash, report.skipped, unchanged.append)
+    with store.bulk(left, index_later) as grow:
+        pending = split_each(fresh, MAX_PASSAGE_WORDS, report.skipped)
+        # The next batches are embedded on a worker thread while this one is written here;
+        # waiting for them, this thread grows the index, else embeds one itself beside a child.
+        stream = embed_batches(
+            batches(pending, embed.batch), embed.embed, idle=grow, embed_here=embed.here
+        )
+        with closing(stream):
+            for batch, vectors in stream:
+                done += _store_batch(store, batch, vectors, report)
+                gone = [item.doc for item in batch] + unchanged
+                left -= sum(expected[id(doc)] for doc in gone)
+                unchanged.clear()
+                if progress:
+                    progress(done, done + max(left, 0))
+    if progress and done and left > 0:  # fewer passages than estimated: the total is exact
+        progress(done, done)
+
+
+def last_versions(documents: list[Document], skipped: list[Skipped]) -> list[Document]:
+    """Each doc id once, its last version, in the order of those last versions."""
+    last = {doc.doc_id: doc for doc in documents}
+    if len(last) == len(documents):
+        return documents
+    kept = set(map(id, last.values()))
+    for doc in documents:
+        if id(doc) not in kept:
+            later = last[doc.doc_id].source
+            skipped.append(Skipped(doc.source, f"doc id {doc.doc_id!r} repeated; kept {later}"))
+    return [doc for doc in documents if id(doc) in kept]
+
+
+def _store_batch(store: Store, batch: list[Pending], vectors: Vectors, report: IngestReport) -> int:
+    passages = [p for item in batch for p in item.passages]
+    store.add([(item.doc, item.content_hash) for item in batch], passages, vectors)
+    report.added.extend(item.doc.doc_id for item in batch)
+    report.passages += len(passages)
+    return len(passages)

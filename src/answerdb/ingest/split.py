@@ -13,22 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from answerdb.errors import InputError
+from answerdb.text import line_sentences
 from answerdb.types import Document
 
 _HEADING = re.compile(r"^#{1,6}[ \t]+(\S.*?)[ \t]*$")
-# A candidate boundary: end punctuation, closing quotes or brackets, then white space.
-# Never one followed by an ASCII lower-case letter or by nothing: those end no sentence.
-_BOUNDARY = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*\s+(?=[^a-z\s])")
-_ABBREVIATIONS = frozenset(
-    [
-        "e.g.", "i.e.", "cf.", "vs.", "dr.", "mr.", "mrs.", "ms.", "prof.", "sr.", "jr.", "st.",
-        "mt.", "no.", "nos.", "fig.", "figs.", "eq.", "vol.", "ch.", "sec.", "pp.", "approx.",
-        "est.", "dept.", "inc.", "ltd.", "co.", "corp.", "al.", "jan.", "feb.", "mar.", "apr.",
-        "jun.", "jul.", "aug.", "sep.", "sept.", "oct.", "nov.", "dec.",
-    ]
-)  # fmt: skip
-# Initials ("J."), dotted abbreviations ("U.S.", "a.m.") and list numbers ("3.") end no sentence.
-_NO_END = re.compile(r"^(?:[A-Za-z]|(?:[A-Za-z]\.)+[A-Za-z]|\d{1,2})\.$")
 
 
 def split_passages(doc: Document, max_words: int = 200, overlap_sentences: int = 1) -> list[str]:
@@ -61,39 +49,6 @@ def split_passages(doc: Document, max_words: int = 200, overlap_sentences: int =
 
 def _has_heading(text: str) -> bool:
     return "#" in text and any(_HEADING.match(line) for line in text.split("\n"))
-
-
-def split_sentences(text: str) -> list[str]:
-    """The sentences of ``text``, whitespace normalised; every line end is a boundary."""
-    return [s for line in text.split("\n") for s in _line_sentences(" ".join(line.split()))]
-
-
-def _line_sentences(line: str) -> list[str]:
-    """The sentences of one whitespace-normalised line (single spaces, no ends)."""
-    sentences: list[str] = []
-    start = 0
-    for match in _BOUNDARY.finditer(line):
-        end = match.end()
-        if _ends_sentence(line, start, match.start(), end):
-            sentences.append(line[start:end].rstrip())
-            start = end
-    if start < len(line):
-        sentences.append(line[start:])
-    return sentences
-
-
-def _ends_sentence(line: str, start: int, punct: int, end: int) -> bool:
-    """Whether the boundary candidate ``line[punct:end]`` ends the sentence begun at ``start``
-    (the pattern already passed over those followed by an ASCII lower-case letter)."""
-    if line[end].islower():
-        return False
-    mark = line[punct]
-    if mark != "." or "?" in line[punct:end] or "!" in line[punct:end]:
-        return True
-    # The last word, found without copying the sentence: the line has single spaces.
-    word = line[max(line.rfind(" ", start, punct) + 1, start) : end].rstrip()
-    word = word.strip("()[]\"'\u201c\u201d\u2018\u2019")
-    return word.lower() not in _ABBREVIATIONS and not _NO_END.match(word)
 
 
 @dataclass
@@ -132,7 +87,7 @@ def _sections(text: str) -> Iterator[_Section]:
                 section = _Section()
             section.headings.append(" ".join(heading.group(1).split()))
         else:
-            section.sentences.extend(_line_sentences(" ".join(line.split())))
+            section.sentences.extend(line_sentences(" ".join(line.split())))
     if section.headings or section.sentences:
         yield section
 

@@ -12,14 +12,15 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
 
-from answerdb.answer import generate as generation
+from answerdb.answer.generate import LLMConfig
+from answerdb.db import AnswerDB
 from answerdb.errors import InputError
 from answerdb.server.config import ServerSettings
-from answerdb.server.links import doc_url, plain, series_slugs, series_summary, source_label
+from answerdb.server.links import doc_url, series_slugs, series_summary, source_label
 from answerdb.server.pool import KnowledgeBase
 from answerdb.server.security import reader_guard, writer_guard
 from answerdb.server.uploads import DocumentIn, read_upload
-from answerdb.types import Answer, Document
+from answerdb.types import Answer, Document, plain
 from answerdb.where import parse_where
 
 Mode = Literal["dense", "keyword", "hybrid"]
@@ -71,7 +72,7 @@ def _read_routes(router: APIRouter, kb: KnowledgeBase, settings: ServerSettings)
         config = _llm(settings)
         if body.stream:
             return StreamingResponse(sse(config, answer), media_type="text/event-stream")
-        return answer_json(generation.generate(config, answer))
+        return answer_json(AnswerDB.generate(answer, config))
 
     @router.get("/search", summary="The best passages for a query")
     def search(
@@ -159,10 +160,10 @@ def article_json(doc: Document) -> dict[str, Any]:
     }
 
 
-def sse(config: generation.LLMConfig, answer: Answer) -> Iterator[str]:
+def sse(config: LLMConfig, answer: Answer) -> Iterator[str]:
     """Server-Sent Events: ``answer`` (extractive), ``token`` pieces, then ``done``."""
     yield _event("answer", answer_json(answer))
-    for item in generation.stream_answer(config, answer):
+    for item in AnswerDB.generate_stream(answer, config):
         if isinstance(item, str):
             yield _event("token", {"text": item})
         else:
@@ -177,7 +178,7 @@ def _read_key(settings: ServerSettings) -> tuple[str | None, bool]:
     return settings.api_key, settings.protect_reads
 
 
-def _llm(settings: ServerSettings) -> generation.LLMConfig:
+def _llm(settings: ServerSettings) -> LLMConfig:
     if settings.llm is None:
         raise InputError("no LLM is configured on this server (start it with --llm-url)")
     return settings.llm

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Container
 from pathlib import PurePath
@@ -10,9 +9,8 @@ from typing import Any
 from urllib.parse import quote
 
 from answerdb.answer.series import Series
+from answerdb.text import CITATION, slugify
 from answerdb.types import Document
-
-_CITATION = re.compile(r"\[(\d{1,3})\]")
 
 
 def doc_url(doc_id: str) -> str:
@@ -20,30 +18,16 @@ def doc_url(doc_id: str) -> str:
     return "/q/" + quote(doc_id, safe="/")
 
 
-def slugify(name: str) -> str:
-    """A series name as a URL word: lower case, dashes between words."""
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "series"
-
-
 def series_slugs(groups: list[Series]) -> dict[str, Series]:
     """Slug → series; a repeated slug gets a number so each series has its own address."""
     found: dict[str, Series] = {}
     for group in groups:
-        slug, n = slugify(group.name), 1
+        slug, n = _slug(group.name), 1
         while slug in found:
             n += 1
-            slug = f"{slugify(group.name)}-{n}"
+            slug = f"{_slug(group.name)}-{n}"
         found[slug] = group
     return found
-
-
-def plain(value: Any) -> Any:
-    """Dataclasses (nested, in lists) as JSON-ready dicts."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def segments(text: str, known: Container[int]) -> list[tuple[str, int | None]]:
@@ -51,7 +35,7 @@ def segments(text: str, known: Container[int]) -> list[tuple[str, int | None]]:
     to their sources while escaping the text."""
     parts: list[tuple[str, int | None]] = []
     cursor = 0
-    for match in _CITATION.finditer(text):
+    for match in CITATION.finditer(text):
         number = int(match.group(1))
         if number not in known:
             continue
@@ -89,3 +73,7 @@ def series_summary(slug: str, group: Series) -> dict[str, Any]:
         "terms": group.terms,
         "articles": [article_summary(doc) for doc in group.articles],
     }
+
+
+def _slug(name: str) -> str:
+    return slugify(name) or "series"

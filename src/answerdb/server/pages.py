@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from answerdb.answer import generate as generation
 from answerdb.answer.series import Series
+from answerdb.db import AnswerDB
 from answerdb.server.config import ServerSettings
 from answerdb.server.links import (
     article_summary,
@@ -53,7 +53,7 @@ def page_router(kb: KnowledgeBase, settings: ServerSettings) -> APIRouter:
     @router.get("/", response_class=HTMLResponse)
     def home(request: Request) -> HTMLResponse:
         with kb.reading() as db:
-            documents = db.store.documents()
+            documents = db.documents()
         recent = [article_summary(d) for d in reversed(documents[-RECENT:])]
         slugs = series_slugs(kb.series())
         return render(request, "home.html", series=slugs, recent=recent, count=len(documents))
@@ -88,7 +88,7 @@ def page_router(kb: KnowledgeBase, settings: ServerSettings) -> APIRouter:
             answer = db.ask(q, k=5)
         llm = settings.llm
         if generate and llm is not None:  # the no-JavaScript way to a generated answer
-            answer = generation.generate(llm, answer)
+            answer = AnswerDB.generate(answer, llm)
         stream = llm is not None and not generate and bool(answer.hits)
         return render(request, "ask.html", title=q, question=q, answer=answer, stream=stream)
 

@@ -1,9 +1,9 @@
 """Safe use of one knowledge base from many server threads.
 
-An AnswerDB holds one SQLite connection and is not safe for concurrent use. Opened from a
-path, the server keeps a pool of read-only handles (one per concurrent reader, sharing one
-embedding model) and one writer behind a lock: readers never wait for an ingest (WAL, as for
-reader processes). Handed an AnswerDB, it serialises every use of it behind one lock.
+An AnswerDB handle is not safe for concurrent use. Opened from a folder or a store URI, the
+server keeps a pool of read-only handles (one per concurrent reader, sharing one embedding
+model) and one writer behind a lock: readers never wait for an ingest. Handed an AnswerDB, it
+serialises every use of it behind one lock.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import answerdb
 from answerdb.answer.series import Series
 from answerdb.db import AnswerDB
-from answerdb.embed import DEFAULT_MODEL, Embedder, load_embedder
-from answerdb.store.embedded.store import EmbeddedStore
+from answerdb.embed import Embedder
 from answerdb.types import Document
 
 
@@ -41,25 +41,20 @@ class KnowledgeBase:
         readers: int = 4,
         model: str | None = None,
         embedder: Embedder | None = None,
+        create: bool = True,
     ) -> KnowledgeBase:
-        """Open (or create) the folder: one writer and ``readers`` read-only handles, all
-        sharing one embedding model (``embedder``, else ``model`` loaded, else the model the
-        folder records, else DEFAULT_MODEL)."""
-        store = EmbeddedStore(Path(path))
+        """Open a knowledge base (a folder or a store URI; ``create`` one that is not there):
+        one writer and ``readers`` read-only handles, all sharing one embedding model
+        (``embedder``, else ``model`` loaded, else the model it records, else DEFAULT_MODEL)."""
+        writer = answerdb.open(path, model=model, create=create, embedder=embedder)
         try:
-            embedder = embedder or load_embedder(
-                model or store.model().get("model") or DEFAULT_MODEL
-            )
+            shared = writer.embedder  # loads it, and records it in a new knowledge base
+            pool = [
+                answerdb.open(path, readonly=True, embedder=shared) for _ in range(max(1, readers))
+            ]
         except BaseException:
-            store.close()
+            writer.close()
             raise
-        model = embedder.name
-        writer = AnswerDB(store, model=model, embedder=embedder)
-        writer.embedder  # noqa: B018  records the model in a new folder before readers open
-        pool = [
-            AnswerDB(EmbeddedStore(Path(path), readonly=True), model=model, embedder=embedder)
-            for _ in range(max(1, readers))
-        ]
         return cls(pool, writer)
 
     @classmethod
@@ -85,7 +80,7 @@ class KnowledgeBase:
     def series(self) -> list[Series]:
         """The learn series, computed again only when the set of documents changes."""
         with self.reading() as db:
-            documents = db.store.documents()
+            documents = db.documents()
             key = _signature(documents)
             with self._series_lock:
                 if self._series is None or self._series[0] != key:

@@ -7,11 +7,17 @@ interface only (invariant 5). A backend is a few hundred lines behind these meth
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from answerdb.store.embedded.vectors import Matrix
-from answerdb.types import Document, Hit, Passage
+from answerdb.errors import InputError
+from answerdb.types import CheckReport, Document, Hit, Passage, Vectors
 from answerdb.where import Where
+
+# What ``bulk`` yields: a step of index work for the writer's idle moments (False: none left),
+# or None when the backend has none to offer.
+Grow = Callable[[], bool] | None
 
 
 class Store(ABC):
@@ -27,7 +33,7 @@ class Store(ABC):
 
     @abstractmethod
     def add(
-        self, docs: list[tuple[Document, str]], passages: list[Passage], vectors: Matrix
+        self, docs: list[tuple[Document, str]], passages: list[Passage], vectors: Vectors
     ) -> None:
         """Add one batch of (document, content hash) with its passages and their vectors,
         visible whole or not at all (invariant 2); documents with a known id are replaced."""
@@ -37,7 +43,7 @@ class Store(ABC):
         """Delete documents with their passages; returns how many documents were deleted."""
 
     @abstractmethod
-    def vector_search(self, query: Matrix, k: int, where: Where | None = None) -> list[Hit]:
+    def vector_search(self, query: Vectors, k: int, where: Where | None = None) -> list[Hit]:
         """The k passages nearest to a unit ``query`` among those matching ``where``."""
 
     @abstractmethod
@@ -45,7 +51,7 @@ class Store(ABC):
         """The k passages with the best BM25 score for ``query`` among those matching."""
 
     @abstractmethod
-    def crowding(self, rows: list[int], k: int) -> Matrix:
+    def crowding(self, rows: list[int], k: int) -> Vectors:
         """For each passage row, the mean similarity of its k nearest other passages: how
         crowded its neighbourhood is (hubness; 0 for a passage with no neighbour)."""
 
@@ -62,7 +68,7 @@ class Store(ABC):
         """A document's passages, in order (``row`` is the backend's passage id)."""
 
     @abstractmethod
-    def passage_vectors(self, doc_id: str) -> Matrix:
+    def passage_vectors(self, doc_id: str) -> Vectors:
         """The stored vectors of a document's passages, in order (float32)."""
 
     @abstractmethod
@@ -88,3 +94,19 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release files and locks."""
+
+    # -- optional: backends that can do better override these ------------------------------
+    def bulk(
+        self, passages: int | None = None, graph_waits: bool = False
+    ) -> AbstractContextManager[Grow]:
+        """A context for many ``add`` batches (``passages`` in all, None when unknown): a
+        backend may defer index work to its end, or with ``graph_waits`` to ``reindex``."""
+        return nullcontext()
+
+    def check(self) -> CheckReport:
+        """Verify the stored parts agree; InputError where the backend cannot."""
+        raise InputError("check is not supported on this backend (a folder knowledge base is)")
+
+    def repair(self) -> tuple[list[str], CheckReport]:
+        """Rebuild derived parts; what was done, then a fresh check. InputError as ``check``."""
+        raise InputError("repair is not supported on this backend (a folder knowledge base is)")

@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from answerdb.errors import InputError, StoreError
-from answerdb.store.base import Store
-from answerdb.store.embedded.hnsw import IndexSettings
+from answerdb.errors import InputError
 
 DEFAULT_COLLECTION = "answerdb"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
@@ -96,27 +94,3 @@ def _checked_name(name: str) -> str:
             f"{name!r} is not a valid collection name (letters, digits and _, not first a digit)"
         )
     return name
-
-
-def open_store(
-    uri: str | Path | StoreURI,
-    dtype: str = "int8",
-    readonly: bool = False,
-    index: IndexSettings | None = None,
-) -> Store:
-    """Open (or create) the store a URI names; Milvus needs the ``milvus`` extra.
-
-    ``index`` (HNSW parameters) applies to the embedded store, which records it.
-    """
-    spec = uri if isinstance(uri, StoreURI) else parse_store_uri(uri)
-    if spec.backend == "embedded":
-        from answerdb.store.embedded.store import EmbeddedStore
-
-        return EmbeddedStore(Path(spec.location), dtype=dtype, readonly=readonly, index=index)
-    try:
-        from answerdb.store.milvus.store import MilvusStore
-    except ImportError as exc:
-        raise StoreError(
-            f"{spec}: Milvus needs the milvus extra: pip install 'answerdb[milvus]' ({exc})"
-        ) from exc
-    return MilvusStore(spec, readonly=readonly)

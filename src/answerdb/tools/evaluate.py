@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from answerdb.db import MAX_PASSAGE_WORDS, AnswerDB
+from answerdb.db import AnswerDB
 from answerdb.embed import DEFAULT_MODEL
 from answerdb.errors import InputError
+from answerdb.ingest.pipeline import MAX_PASSAGE_WORDS
 
 METRICS = ("ndcg@10", "recall@100", "mrr@10", "p@1")
 # How many passages each query retrieves, so that at least 100 distinct documents remain.

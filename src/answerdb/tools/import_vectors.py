@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,10 +25,8 @@ import numpy as np
 import orjson
 
 from answerdb.errors import InputError
-from answerdb.store.base import Store
-from answerdb.store.embedded.store import EmbeddedStore
-from answerdb.store.embedded.vectors import Matrix
-from answerdb.types import Document, Passage
+from answerdb.store import Store
+from answerdb.types import Document, Passage, Vectors
 
 BATCH = 50_000
 
@@ -42,7 +39,7 @@ class Batch:
     ids: list[str]
     texts: list[str]
     metadata: list[dict[str, Any]]
-    vectors: Matrix
+    vectors: Vectors
 
 
 @dataclass
@@ -81,10 +78,7 @@ def import_vectors(
     _settle_model(store, file, dim, model)
     checked = time.perf_counter()
     count = 0
-    bulk: AbstractContextManager[object] = nullcontext()
-    if isinstance(store, EmbeddedStore):  # it builds its graph once, at the end
-        bulk = store.bulk()
-    with bulk:
+    with store.bulk():  # a store that can builds its index once, at the end
         for part in source.batches():
             store.add(*_records(part, file.name))
             count += len(part.ids)
@@ -93,7 +87,7 @@ def import_vectors(
     return ImportReport(str(file), count, dim, stored - started, checked - started, done - stored)
 
 
-def _records(part: Batch, source: str) -> tuple[list[tuple[Document, str]], list[Passage], Matrix]:
+def _records(part: Batch, source: str) -> tuple[list[tuple[Document, str]], list[Passage], Vectors]:
     rows = zip(part.ids, part.texts, part.metadata, strict=True)
     docs = [
         (
@@ -317,7 +311,7 @@ class ParquetSource(Source):
             yield Batch(first, ids, texts, metas, vectors)
             first += count
 
-    def _vectors(self, column: Any, first: int) -> Matrix:
+    def _vectors(self, column: Any, first: int) -> Vectors:
         import pyarrow.compute as pc
 
         # Arrow's flat buffer avoids one Python list per vector.

@@ -9,7 +9,6 @@ same command resumes it, skipping documents already there with the same content 
 from __future__ import annotations
 
 import random
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,17 +16,22 @@ from pathlib import Path
 import numpy as np
 
 from answerdb.errors import InputError, ModelMismatchError, StoreError
-from answerdb.store.base import Store
-from answerdb.store.embedded.vectors import INT8_SCALE, Matrix
-from answerdb.store.uri import StoreURI, open_store, parse_store_uri
-from answerdb.types import Document, Passage
+from answerdb.store import (
+    Store,
+    StoreURI,
+    open_store,
+    parse_store_uri,
+    promote,
+    refuse_occupied,
+    staging_of,
+)
+from answerdb.types import Document, Passage, Vectors
 
 Progress = Callable[[int, int], None]
 BATCH_PASSAGES = 512
 SAMPLE_DOCUMENTS = 50
-# One int8 step: the coarsest quantisation either store applies.
-VECTOR_TOLERANCE = 1.0 / INT8_SCALE
-STAGING_SUFFIX = "__migrating"
+# One int8 step (1/254): the coarsest quantisation any store applies.
+VECTOR_TOLERANCE = 1.0 / 254
 
 
 @dataclass
@@ -45,7 +49,7 @@ class MigrateReport:
     notes: list[str] = field(default_factory=list)
 
 
-Batch = list[tuple[Document, str, list[Passage], Matrix]]
+Batch = list[tuple[Document, str, list[Passage], Vectors]]
 
 
 def migrate(src: str | Path, dst: str | Path, progress: Progress | None = None) -> MigrateReport:
@@ -58,7 +62,7 @@ def migrate(src: str | Path, dst: str | Path, progress: Progress | None = None) 
     src_uri, dst_uri = parse_store_uri(src), parse_store_uri(dst)
     if str(src_uri) == str(dst_uri):
         raise InputError(f"{src_uri}: source and destination are the same store")
-    _refuse_existing(dst_uri)
+    refuse_occupied(dst_uri)
     report = MigrateReport(str(src_uri), str(dst_uri))
     source = open_store(src_uri, readonly=True)
     try:
@@ -73,41 +77,10 @@ def migrate(src: str | Path, dst: str | Path, progress: Progress | None = None) 
             _verify(source, staging, report)
         finally:
             staging.close()
-        _switch(staging_uri, dst_uri)
+        promote(staging_uri, dst_uri)
     finally:
         source.close()
     return report
-
-
-def staging_of(uri: StoreURI) -> StoreURI:
-    """Where the copy for ``uri`` is written before it is switched into place."""
-    if uri.backend == "embedded":
-        folder = Path(uri.location)
-        return StoreURI("embedded", str(folder.with_name(folder.name + ".migrating")))
-    return uri.with_collection(uri.collection + STAGING_SUFFIX)
-
-
-def _refuse_existing(uri: StoreURI) -> None:
-    folder = Path(uri.location)
-    if uri.backend == "embedded" and folder.exists() and not folder.is_dir():
-        raise InputError(f"{uri}: exists and is not a folder")
-    if uri.backend == "embedded" and folder.is_dir() and not (folder / "catalog.sqlite").exists():
-        if any(folder.iterdir()):
-            raise InputError(f"{uri}: a folder that is not empty; migrate into a new one")
-        return
-    try:
-        existing = open_store(uri, readonly=True)
-    except InputError:
-        return  # absent: the one case we write to
-    try:
-        dim = existing.model().get("dim", "?")
-        count = existing.stats()["documents"]
-    finally:
-        existing.close()
-    raise InputError(
-        f"{uri}: already holds a knowledge base ({count} documents, {dim}-d vectors); "
-        "migrate into a new folder or collection"
-    )
 
 
 def _prepare(staging: Store, uri: StoreURI, model: dict[str, str]) -> None:
@@ -180,20 +153,3 @@ def _compare(doc_id: str, source: Store, staging: Store, report: MigrateReport) 
     if want.shape != got.shape or error > VECTOR_TOLERANCE:
         raise StoreError(f"check failed: the vectors of {doc_id} differ in the copy ({error:.4f})")
     report.max_vector_error = max(report.max_vector_error, error)
-
-
-def _switch(staging: StoreURI, dst: StoreURI) -> None:
-    """Put the checked copy where DST names: a folder rename, or Milvus collection renames."""
-    if dst.backend == "embedded":
-        target = Path(dst.location)
-        if target.is_dir() and not any(target.iterdir()):
-            target.rmdir()
-        shutil.move(staging.location, target)
-        return
-    from answerdb.store.milvus.store import MilvusStore
-
-    store = MilvusStore(staging)
-    try:
-        store.rename(dst.collection)
-    finally:
-        store.close()

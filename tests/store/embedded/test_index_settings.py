@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 from answerdb.errors import InputError
-from answerdb.store.embedded.hnsw import IndexSettings
 from answerdb.store.embedded.store import EmbeddedStore
-from answerdb.types import Document, Passage
+from answerdb.types import Document, IndexSettings, Passage
 
 DIM = 8
 

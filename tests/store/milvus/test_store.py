@@ -10,10 +10,10 @@ import pytest
 pytest.importorskip("pymilvus", reason="Milvus tests need the milvus extra")
 
 from answerdb.errors import InputError, ModelMismatchError, StoreError
+from answerdb.store import StoreURI, open_store, parse_store_uri
 from answerdb.store.milvus.rows import passage_id
 from answerdb.store.milvus.store import CROWDING_TTL, MilvusStore
 from answerdb.store.milvus.where_expr import where_expression
-from answerdb.store.uri import StoreURI, open_store, parse_store_uri
 from answerdb.types import Passage
 
 from ...conftest import HashEmbedder

@@ -10,55 +10,22 @@ from __future__ import annotations
 import re
 import sqlite3
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from answerdb.store.embedded.hnsw import AnnIndex, file_crc, saved_rows
-from answerdb.store.embedded.store import EmbeddedStore
+from answerdb.types import CheckReport
+
+if TYPE_CHECKING:
+    from answerdb.store.embedded.store import EmbeddedStore
 
 # Rows of the index compared with the vector file (evenly spread): enough to catch a mix-up.
 INDEX_SAMPLE = 256
 # Why a small store has no graph, or an empty one.
 EXACTLY = "searched exactly at this size (no graph needed)"
 _GENERATION_FILE = re.compile(r"^(vectors|index)-g(\d+)\.\w+$")
-
-
-@dataclass
-class Finding:
-    """One thing checked: ``part`` is catalog, vectors, index or files."""
-
-    part: str
-    level: str
-    message: str
-    repairable: bool = False
-
-
-@dataclass
-class CheckReport:
-    """Every finding, with the counts they refer to."""
-
-    path: str
-    counts: dict[str, int] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """No errors (warnings allowed)."""
-        return not any(f.level == "error" for f in self.findings)
-
-    def add(self, part: str, level: str, message: str, repairable: bool = False) -> None:
-        self.findings.append(Finding(part, level, message, repairable))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "ok": self.ok,
-            "counts": self.counts,
-            "findings": [vars(f) for f in self.findings],
-        }
 
 
 def check_store(store: EmbeddedStore) -> CheckReport:
@@ -257,16 +224,3 @@ def stale_files(store: EmbeddedStore) -> list[Path]:
         if item.suffix == ".tmp" or (match and int(match.group(2)) != current):
             found.append(item)
     return found
-
-
-def report_text(report: CheckReport) -> str:
-    """One line per finding, then the verdict."""
-    lines = [f"{report.path}:"]
-    for f in report.findings:
-        hint = "  (answerdb repair fixes this)" if f.repairable and f.level != "ok" else ""
-        lines.append(f"  {f.level:<5} {f.part:<8} {f.message}{hint}")
-    warnings = sum(f.level == "warn" for f in report.findings)
-    errors = sum(f.level == "error" for f in report.findings)
-    verdict = "ok" if report.ok else f"{errors} error{'s' * (errors != 1)}"
-    lines.append(f"check: {verdict}" + (f", {warnings} warning(s)" if warnings else ""))
-    return "\n".join(lines)

@@ -14,7 +14,6 @@ import ctypes
 import os
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,34 +21,15 @@ import faiss as _faiss
 import numpy as np
 import numpy.typing as npt
 
-from answerdb.errors import InputError, StoreError
-from answerdb.store.embedded.vectors import Matrix, VectorFile
+from answerdb.errors import StoreError
+from answerdb.store.embedded.vectors import VectorFile
 from answerdb.store.embedded.walk import GraphWalk
+from answerdb.types import IndexSettings, Vectors
 
 # faiss's bundled stubs describe its SWIG layer, not the numpy-friendly API used here.
 faiss: Any = _faiss
 
-DEFAULT_M = 16
-DEFAULT_EF_CONSTRUCTION = 128
-DEFAULT_EF_SEARCH = 96
 _MADV_DONTNEED = 4  # Linux
-
-
-@dataclass(frozen=True)
-class IndexSettings:
-    """HNSW parameters: ``m`` links per node and ``ef_construction`` shape the graph (they
-    apply to graphs built after they are set: new rows, `reindex`); ``ef_search`` is the
-    candidate list of a query (higher: better recall, fewer queries per second)."""
-
-    m: int = DEFAULT_M
-    ef_construction: int = DEFAULT_EF_CONSTRUCTION
-    ef_search: int = DEFAULT_EF_SEARCH
-
-    def __post_init__(self) -> None:
-        for name in ("m", "ef_construction", "ef_search"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or not 2 <= value <= 4096:
-                raise InputError(f"index {name} must be an integer in 2..4096, not {value!r}")
 
 
 class AnnIndex:
@@ -117,7 +97,7 @@ class AnnIndex:
 
     def search(
         self,
-        query: Matrix,
+        query: Vectors,
         k: int,
         allowed: npt.NDArray[np.uint8] | None,
         ef: int | None = None,
@@ -145,7 +125,7 @@ class AnnIndex:
 
     def nearest(
         self,
-        query: Matrix,
+        query: Vectors,
         k: int,
         candidates: int,
         allowed: npt.NDArray[np.uint8] | None,

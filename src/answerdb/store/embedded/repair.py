@@ -9,10 +9,14 @@ cannot be rebuilt here: they need the sources ingested again (or a backup).
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from answerdb.errors import StoreError
-from answerdb.store.embedded.check import CheckReport, check_store, stale_files
-from answerdb.store.embedded.store import EmbeddedStore
+from answerdb.store.embedded.check import check_store, stale_files
+from answerdb.types import CheckReport
+
+if TYPE_CHECKING:
+    from answerdb.store.embedded.store import EmbeddedStore
 
 
 def repair_store(store: EmbeddedStore) -> tuple[list[str], CheckReport]:

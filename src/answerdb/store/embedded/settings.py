@@ -4,7 +4,7 @@ every later open uses what was recorded."""
 from __future__ import annotations
 
 from answerdb.store.embedded.catalog import Catalog
-from answerdb.store.embedded.hnsw import IndexSettings
+from answerdb.types import IndexSettings
 
 
 def settle_dtype(catalog: Catalog, dtype: str) -> str:

@@ -7,7 +7,7 @@ Layout: ``catalog.sqlite`` (truth), ``vectors-g<N>.<dtype>`` (memory-mapped rows
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,26 +15,34 @@ import numpy as np
 import numpy.typing as npt
 
 from answerdb.errors import InputError, LockedError, StoreError
-from answerdb.store.base import Store
+from answerdb.store.base import Grow, Store
+from answerdb.store.embedded import check, repair
 from answerdb.store.embedded.catalog import Catalog
+from answerdb.store.embedded.crowding import CrowdingCache, crowding
 from answerdb.store.embedded.filter_cache import FilterCache, Matching, bitmap
 from answerdb.store.embedded.fts import match_expression
-from answerdb.store.embedded.hnsw import AnnIndex, IndexSettings, newer_graph
+from answerdb.store.embedded.hnsw import AnnIndex, newer_graph
 from answerdb.store.embedded.lock import WriterLock
-from answerdb.store.embedded.search import CrowdingCache, Ranked, crowding, nearest
+from answerdb.store.embedded.search import Ranked, nearest
 from answerdb.store.embedded.settings import settle_dtype, settle_index
-from answerdb.store.embedded.vectors import INT8_SCALE, Matrix, VectorFile, fit_int8_scale
-from answerdb.types import Document, Hit, Passage
-from answerdb.where import Where, where_sql
+from answerdb.store.embedded.stats import store_stats
+from answerdb.store.embedded.vectors import INT8_SCALE, VectorFile, fit_int8_scale
+from answerdb.store.embedded.where_sql import where_sql
+from answerdb.types import CheckReport, Document, Hit, IndexSettings, Passage, Vectors
+from answerdb.where import Where
 
 # Below this many candidate rows an exact scan beats the graph and has perfect recall; a store
 # no bigger than this builds no graph at all (nothing would search it).
 EXACT_LIMIT = 20_000
+# From this many passages an ingest builds the graph once, at its end.
+BULK_PASSAGES = 4096
+CATALOG = "catalog.sqlite"
 # A read overtaken by a compaction is tried again on the new files, this many times.
 READ_RETRIES = 5
 # Rows the graph takes per grow() call in a bulk load: a few milliseconds of work.
 GROW_ROWS = 64
 T = TypeVar("T")
+BulkLoad = AbstractContextManager[Grow]
 
 
 class EmbeddedStore(Store):
@@ -48,16 +56,17 @@ class EmbeddedStore(Store):
         lock_timeout: float = 10.0,
         exact_limit: int = EXACT_LIMIT,
         index: IndexSettings | None = None,
+        create: bool = True,
     ) -> None:
         self.path = path
         self.readonly = readonly
         self.lock_timeout = lock_timeout
         self.exact_limit = exact_limit
+        if not (path / CATALOG).exists() and (readonly or not create):
+            raise InputError(f"{path}: not a knowledge base (run `answerdb ingest {path} FILES`)")
         if not readonly:
             path.mkdir(parents=True, exist_ok=True)
-        elif not (path / "catalog.sqlite").exists():
-            raise InputError(f"{path}: not a knowledge base (no catalog.sqlite)")
-        self.catalog = Catalog(path / "catalog.sqlite", readonly=readonly)
+        self.catalog = Catalog(path / CATALOG, readonly=readonly)
         self._dtype = settle_dtype(self.catalog, dtype)
         self._index = settle_index(self.catalog, index)
         # Inside bulk(): rows are stored but the graph waits until the bulk load ends.
@@ -72,7 +81,6 @@ class EmbeddedStore(Store):
         self._crowding = CrowdingCache()
         self._load_generation()
 
-    # -- set-up ---------------------------------------------------------------------------
     @property
     def index_settings(self) -> IndexSettings:
         """The HNSW parameters in force (recorded in the catalog)."""
@@ -120,7 +128,7 @@ class EmbeddedStore(Store):
 
     # -- writes ---------------------------------------------------------------------------
     def add(
-        self, docs: list[tuple[Document, str]], passages: list[Passage], vectors: Matrix
+        self, docs: list[tuple[Document, str]], passages: list[Passage], vectors: Vectors
     ) -> None:
         if len(passages) != len(vectors):
             raise InputError(f"{len(passages)} passages but {len(vectors)} vectors")
@@ -205,8 +213,14 @@ class EmbeddedStore(Store):
         for stale in old_files:
             stale.unlink(missing_ok=True)
 
+    def bulk(self, passages: int | None = None, graph_waits: bool = False) -> BulkLoad:
+        """From BULK_PASSAGES passages (or an unknown number), ``bulk_load``; else nothing."""
+        if passages is not None and passages < BULK_PASSAGES:
+            return nullcontext()
+        return self.bulk_load(graph_waits)
+
     @contextmanager
-    def bulk(self, graph_waits: bool = False) -> Iterator[Callable[[], bool]]:
+    def bulk_load(self, graph_waits: bool = False) -> Iterator[Callable[[], bool]]:
         """Store many batches, then finish and save the graph once: cheaper than catching it
         up after each batch. Yields ``grow()``, which adds a few stored rows to the graph on
         the caller's thread (for its waits; False when the graph holds every row written).
@@ -300,18 +314,18 @@ class EmbeddedStore(Store):
         with self.catalog.snapshot():
             return read()
 
-    def vector_search(self, query: Matrix, k: int, where: Where | None = None) -> list[Hit]:
+    def vector_search(self, query: Vectors, k: int, where: Where | None = None) -> list[Hit]:
         return self._consistent(lambda: self.catalog.hits(self._nearest(query, k, where)))
 
     def vector_ids(
-        self, query: Matrix, k: int, where: Where | None = None
+        self, query: Vectors, k: int, where: Where | None = None
     ) -> list[tuple[str, float]]:
         """The k nearest passages as (document id, score) only: for lookups by vector (near
         duplicates, recommendations) that need no passage text."""
 
         return self._consistent(lambda: self.catalog.doc_ids(self._nearest(query, k, where)))
 
-    def _nearest(self, query: Matrix, k: int, where: Where | None) -> Ranked:
+    def _nearest(self, query: Vectors, k: int, where: Where | None) -> Ranked:
         """(row, score) of the k best live rows, inside the caller's snapshot."""
         self._refresh()
         committed = self._committed
@@ -321,10 +335,10 @@ class EmbeddedStore(Store):
         rows, bits = self._matching(where, committed) if where else (self._live_rows, self._live)
         return nearest(self.ann, query, k, rows, bits, committed, self.exact_limit, bool(where))
 
-    def crowding(self, rows: list[int], k: int) -> Matrix:
+    def crowding(self, rows: list[int], k: int) -> Vectors:
         return self._consistent(lambda: self._crowded(np.asarray(rows, dtype=np.int64), k))
 
-    def _crowded(self, rows: npt.NDArray[np.int64], k: int) -> Matrix:
+    def _crowded(self, rows: npt.NDArray[np.int64], k: int) -> Vectors:
         self._refresh()  # the cache holds the values of the version seen
         live = (self._live_rows, self._live, self._committed, self.exact_limit)
         return self._crowding.get(rows, k, lambda todo: crowding(self.ann, todo, k, *live))
@@ -355,10 +369,10 @@ class EmbeddedStore(Store):
     def passages(self, doc_id: str) -> list[Passage]:
         return self.catalog.passages_of(doc_id)
 
-    def passage_vectors(self, doc_id: str) -> Matrix:
+    def passage_vectors(self, doc_id: str) -> Vectors:
         return self._consistent(lambda: self._passage_vectors(doc_id))
 
-    def _passage_vectors(self, doc_id: str) -> Matrix:
+    def _passage_vectors(self, doc_id: str) -> Vectors:
         self._refresh()
         rows = self.catalog.rows_of(doc_id)
         codes = self.vectors.rows(self.catalog.committed_rows())[rows]
@@ -372,27 +386,13 @@ class EmbeddedStore(Store):
 
     def stats(self) -> dict[str, Any]:
         with self.catalog.snapshot():
-            return self._stats()
+            return store_stats(self)
 
-    def _stats(self) -> dict[str, Any]:
-        counts, rows = self.catalog.counts(), self.catalog.committed_rows()
-        index_file = self._file("index", "faiss")
-        waiting = self.graph_rows(rows) - self.ann.rows if self.catalog.graph_waits() else 0
-        return {
-            **counts,
-            "backend": "embedded",
-            "path": str(self.path),
-            "vector_dtype": self._dtype,
-            "vector_rows": rows,
-            "deleted_rows": rows - counts["passages"],
-            "vector_bytes": self.vectors.path.stat().st_size if self.vectors.path.exists() else 0,
-            "index_bytes": index_file.stat().st_size if index_file.exists() else 0,
-            "index_rows": self.ann.rows,
-            "index_waiting_rows": max(waiting, 0),  # searched exactly until `reindex`
-            "catalog_bytes": self.catalog.path.stat().st_size,
-            **{f"index_{k}": v for k, v in vars(self._index).items()},
-            **{f"model_{k}": v for k, v in self.model().items()},
-        }
+    def check(self) -> CheckReport:
+        return check.check_store(self)
+
+    def repair(self) -> tuple[list[str], CheckReport]:
+        return repair.repair_store(self)
 
     def close(self) -> None:
         self.flush()

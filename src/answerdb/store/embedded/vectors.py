@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from answerdb.errors import InputError, StoreError
+from answerdb.types import Vectors
 
-Matrix = npt.NDArray[np.float32]
 DTYPES = {"int8": np.int8, "float16": np.float16, "float32": np.float32}
 # int8 codes are x * scale, rounded. The default clips unit-vector components beyond ±0.5;
 # a new store fits its scale to its first batch (fit_int8_scale) and records it.
@@ -32,7 +32,7 @@ FIT_FINER_ROWS = 1000
 HEADROOM = 1.1
 
 
-def fit_int8_scale(vectors: Matrix) -> float:
+def fit_int8_scale(vectors: Vectors) -> float:
     """The scale for a new store, from its first batch.
 
     Never clips that batch: low-dimensional vectors (GloVe's 50) have components near ±0.9,
@@ -77,7 +77,7 @@ class VectorFile:
         """Whether the ANN graph can read its codes from this file's pages as they are."""
         return self.dtype != "int8" or self.offset == 128
 
-    def encode(self, vectors: Matrix) -> np.ndarray:
+    def encode(self, vectors: Vectors) -> np.ndarray:
         """Float vectors to the stored representation."""
         if self.dtype == "int8":
             codes = np.multiply(vectors, self.scale, dtype=np.float32)  # in place from here on
@@ -87,25 +87,25 @@ class VectorFile:
             return codes.astype(self._np_dtype)
         return np.asarray(vectors, dtype=self._np_dtype)
 
-    def decode(self, codes: np.ndarray) -> Matrix:
+    def decode(self, codes: np.ndarray) -> Vectors:
         """Stored rows back to float32 (approximate for int8 and float16)."""
         if self.dtype == "int8":
             return (codes.astype(np.float32) - self.offset) / self.scale
         return codes.astype(np.float32)
 
-    def graph_values(self, codes: np.ndarray) -> Matrix:
+    def graph_values(self, codes: np.ndarray) -> Vectors:
         """Stored rows as the values the ANN graph holds (int8: the offset codes)."""
         if self.dtype == "int8":
             return codes.astype(np.float32) + (128 - self.offset)
         return codes.astype(np.float32)
 
-    def graph_query(self, query: Matrix) -> Matrix:
+    def graph_query(self, query: Vectors) -> Vectors:
         """A float query in the graph's space (int8: scaled and offset like the codes)."""
         if self.dtype == "int8":
             return query * self.scale + 128.0
         return query
 
-    def append(self, vectors: Matrix, at_row: int) -> int:
+    def append(self, vectors: Vectors, at_row: int) -> int:
         """Write rows starting at ``at_row`` (the committed count), trimming any crash tail.
 
         Returns the CRC-32 of the bytes written, for the catalog to keep; raises StoreError
@@ -152,7 +152,7 @@ class VectorFile:
             " run `answerdb check`"
         )
 
-    def scores(self, query: Matrix, rows: npt.NDArray[np.int64], count: int) -> Matrix:
+    def scores(self, query: Vectors, rows: npt.NDArray[np.int64], count: int) -> Vectors:
         """Exact inner products of ``query`` with the given stored rows."""
         if len(rows) == 0:
             return np.zeros(0, dtype=np.float32)

@@ -9,15 +9,13 @@ space-separated terms. The same text then scores alike on Milvus Lite and a Milv
 from __future__ import annotations
 
 import itertools
-import re
 import unicodedata
 from functools import lru_cache
 
 import Stemmer
 
-from answerdb.store.embedded.fts import STOP_WORDS, compound_parts
+from answerdb.store.analysis import STOP_WORDS, WORD, compound_parts
 
-_WORD = re.compile(r"\w+", re.UNICODE)
 # Milvus VARCHAR fields hold at most this many bytes.
 MAX_BYTES = 65_535
 
@@ -33,7 +31,7 @@ def _plain(text: str) -> str:
 
 
 def _words(text: str) -> list[str]:
-    return _WORD.findall(_plain(text))
+    return WORD.findall(_plain(text))
 
 
 def _pairs(text: str) -> list[str]:

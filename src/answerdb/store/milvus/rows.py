@@ -11,10 +11,9 @@ import time
 from typing import Any
 
 from answerdb.errors import InputError
-from answerdb.store.embedded.vectors import Matrix
 from answerdb.store.milvus.analyzer import passage_terms
 from answerdb.store.milvus.schema import PART_CHARS, VARCHAR_BYTES
-from answerdb.types import Document, Hit, Passage
+from answerdb.types import Document, Hit, Passage, Vectors
 
 Row = dict[str, Any]
 
@@ -31,7 +30,7 @@ def head_key(doc_id: str) -> str:
 
 
 def passage_rows(
-    docs: list[tuple[Document, str]], passages: list[Passage], vectors: Matrix
+    docs: list[tuple[Document, str]], passages: list[Passage], vectors: Vectors
 ) -> list[Row]:
     """One row per passage, carrying its document's version hash, source and metadata."""
     by_id = {doc.doc_id: (doc, content_hash) for doc, content_hash in docs}

@@ -17,7 +17,6 @@ import numpy as np
 
 from answerdb.errors import InputError, ModelMismatchError, StoreError
 from answerdb.store.base import Store
-from answerdb.store.embedded.vectors import Matrix
 from answerdb.store.milvus import schema
 from answerdb.store.milvus.analyzer import query_terms
 from answerdb.store.milvus.client import BATCH_ROWS, Row, connect, count, scan, translated, upsert
@@ -25,7 +24,7 @@ from answerdb.store.milvus.rows import doc_rows, document_from, head_key, hit_fr
 from answerdb.store.milvus.rows import passage_rows as build_passage_rows
 from answerdb.store.milvus.where_expr import literal, string_list, where_expression
 from answerdb.store.uri import StoreURI
-from answerdb.types import Document, Hit, Passage
+from answerdb.types import Document, Hit, Passage, Vectors
 from answerdb.where import Where
 
 # Milvus refuses a search deeper than this.
@@ -38,7 +37,11 @@ class MilvusStore(Store):
     """A knowledge base in two Milvus collections; the embedding model is in their properties."""
 
     def __init__(
-        self, uri: StoreURI, readonly: bool = False, index_type: str | None = None
+        self,
+        uri: StoreURI,
+        readonly: bool = False,
+        index_type: str | None = None,
+        create: bool = True,
     ) -> None:
         self.uri = uri
         self.name = uri.collection
@@ -52,7 +55,7 @@ class MilvusStore(Store):
         self._crowded_since = time.monotonic()
         if self._exists():
             self._load()
-        elif readonly:
+        elif readonly or not create:
             raise InputError(f"{uri}: not a knowledge base (no collection {self.name!r})")
 
     # -- set-up ---------------------------------------------------------------------------
@@ -102,7 +105,7 @@ class MilvusStore(Store):
     # -- writes ---------------------------------------------------------------------------
     @translated
     def add(
-        self, docs: list[tuple[Document, str]], passages: list[Passage], vectors: Matrix
+        self, docs: list[tuple[Document, str]], passages: list[Passage], vectors: Vectors
     ) -> None:
         self._writable()
         if len(passages) != len(vectors):
@@ -174,7 +177,7 @@ class MilvusStore(Store):
 
     # -- reads ----------------------------------------------------------------------------
     @translated
-    def vector_search(self, query: Matrix, k: int, where: Where | None = None) -> list[Hit]:
+    def vector_search(self, query: Vectors, k: int, where: Where | None = None) -> list[Hit]:
         vector = np.asarray(query, dtype=np.float32).reshape(-1).tolist()
         return self._search(vector, "vector", "IP", k, where)
 
@@ -208,7 +211,7 @@ class MilvusStore(Store):
             limit = min(limit * 4, MAX_TOPK)
 
     @translated
-    def crowding(self, rows: list[int], k: int) -> Matrix:
+    def crowding(self, rows: list[int], k: int) -> Vectors:
         if time.monotonic() - self._crowded_since > CROWDING_TTL:
             self._forget_crowding()
         known = self._crowded
@@ -300,7 +303,7 @@ class MilvusStore(Store):
         return [Passage(doc_id, int(r["ordinal"]), str(r["text"]), int(r["id"])) for r in rows]
 
     @translated
-    def passage_vectors(self, doc_id: str) -> Matrix:
+    def passage_vectors(self, doc_id: str) -> Vectors:
         rows = self._passage_rows(doc_id, ["vector"])
         if not rows:
             return np.zeros((0, self._dim()), dtype=np.float32)

@@ -2,7 +2,7 @@
 
 Document metadata lives in the JSON field ``meta`` of every passage row; ``doc_id`` and
 ``source`` are plain fields. Milvus Lite takes no ``filter_params`` templates, so values are
-written as escaped literals; keys are validated by ``where_sql`` before they get here.
+written as escaped literals; filters are checked by ``check_where`` first.
 """
 
 from __future__ import annotations
@@ -12,17 +12,17 @@ import math
 from typing import Any
 
 from answerdb.errors import InputError
-from answerdb.where import Where, where_sql
+from answerdb.where import Where, check_where
 
 _COMPARE = {"$eq": "==", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 _COLUMNS = ("doc_id", "source")
 
 
 def where_expression(where: Where | None) -> str:
-    """A Milvus filter expression; ``""`` matches everything. InputError as ``where_sql``."""
+    """A Milvus filter expression; ``""`` matches everything. InputError as ``check_where``."""
     if not where:
         return ""
-    where_sql(where)  # the same validation and the same messages as the embedded store
+    check_where(where)  # the same validation and the same messages as the embedded store
     return " and ".join(_clause(key, condition) for key, condition in where.items())
 
 

@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from answerdb.errors import InputError
-from answerdb.where import where_sql
+from answerdb.store.embedded.where_sql import where_sql
 
 ROWS = [
     ("a", {"series": "Video AI", "tags": ["tracking", "video"], "year": 2021}),

@@ -1,0 +1,70 @@
+"""``where`` filters (answerdb/where.py) as SQL over the catalog's ``documents d``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from answerdb.where import COLUMNS, Where, check_where
+
+_COMPARE = {"$eq": "=", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+
+
+def where_sql(where: Where | None) -> tuple[str, list[Any]]:
+    """SQL (over ``documents d``) and its parameters; an empty filter is ``1``. InputError
+    for a filter that does not check out."""
+    check_where(where)
+    if not where:
+        return "1", []
+    parts: list[str] = []
+    params: list[Any] = []
+    for key, condition in where.items():
+        sql, args = (
+            _operators(key, condition) if isinstance(condition, dict) else _equals(key, condition)
+        )
+        parts.append(sql)
+        params.extend(args)
+    return " AND ".join(parts), params
+
+
+def _operators(key: str, condition: dict[str, Any]) -> tuple[str, list[Any]]:
+    parts: list[str] = []
+    params: list[Any] = []
+    for op, value in condition.items():
+        sql, args = _member(key, value) if op == "$in" else _compare(key, _COMPARE[op], value)
+        parts.append(sql)
+        params.extend(args)
+    return "(" + " AND ".join(parts) + ")", params
+
+
+def _column(key: str) -> str | None:
+    return f"d.{key}" if key in COLUMNS else None
+
+
+def _path(key: str) -> str:
+    return '$."' + key + '"'
+
+
+def _equals(key: str, value: Any) -> tuple[str, list[Any]]:
+    column = _column(key)
+    if column:
+        return f"{column} = ?", [value]
+    # json_each yields a scalar itself, or each item of a list (tags) to match any of them.
+    sql = "EXISTS (SELECT 1 FROM json_each(d.metadata, ?) WHERE json_each.value = ?)"
+    return sql, [_path(key), value]
+
+
+def _member(key: str, values: list[Any]) -> tuple[str, list[Any]]:
+    parts: list[str] = []
+    params: list[Any] = []
+    for value in values:
+        sql, args = _equals(key, value)
+        parts.append(sql)
+        params.extend(args)
+    return "(" + " OR ".join(parts) + ")", params
+
+
+def _compare(key: str, op: str, value: Any) -> tuple[str, list[Any]]:
+    column = _column(key)
+    if column:
+        return f"{column} {op} ?", [value]
+    return f"json_extract(d.metadata, ?) {op} ?", [_path(key), value]
