@@ -3,6 +3,10 @@ none hangs ingest or exhausts memory (docs/reliability.md, "Bad input")."""
 
 from __future__ import annotations
 
+import json
+import resource
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,12 +14,80 @@ import pytest
 from answerdb.errors import InputError
 from answerdb.ingest import read_path
 
+# What a child process may take before a file that would hang or fill memory fails its test.
+CHILD_SECONDS = 20
+CHILD_MEMORY = 2 << 30
+# db.ingest's reading loop: every source, read or skipped with its reason.
+INGEST_LOOP = """
+import json, sys
+from answerdb.errors import InputError
+from answerdb.ingest import iter_sources, read_path
+out = []
+for file, base in iter_sources(sys.argv[1:]):
+    try:
+        out.append([str(file), f"{len(read_path(file, base))} documents"])
+    except InputError as exc:
+        out.append([str(file), str(exc)])
+print(json.dumps(out))
+"""
+
 
 def write(folder: Path, name: str, content: str | bytes) -> Path:
     path = folder / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content.encode() if isinstance(content, str) else content)
     return path
+
+
+def read_in_child(*paths: Path) -> list[tuple[str, str]]:
+    """``(file, outcome)`` for each source found in ``paths``, read as ingest reads them but in
+    a child process capped in time and memory: a file that would hang ingest or exhaust
+    memory fails the test instead of stopping the test run."""
+
+    def cap_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
+
+    command = [sys.executable, "-c", INGEST_LOOP, *map(str, paths)]
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=CHILD_SECONDS, preexec_fn=cap_memory
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"reading {[p.name for p in paths]} did not end in {CHILD_SECONDS} s")
+    assert done.returncode == 0, done.stderr[-2000:]
+    return [(file, outcome) for file, outcome in json.loads(done.stdout)]
+
+
+# -- Markdown front matter ----------------------------------------------------------------
+def alias_bomb(levels: int) -> str:
+    """Front matter whose last list holds 9 ** levels strings through nested aliases."""
+    lines = ["l0: &l0 [lol,lol,lol,lol,lol,lol,lol,lol,lol]"]
+    lines += [f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, levels)]
+    return "---\n" + "\n".join(lines) + "\n---\nBody.\n"
+
+
+def test_markdown_front_matter_alias_bomb_is_refused(tmp_path: Path) -> None:
+    bomb = write(tmp_path, "kb/bomb.md", alias_bomb(9))
+    good = write(tmp_path, "kb/good.md", "# Good\n\nA good page.\n")
+    assert len(bomb.read_bytes()) < 430
+    assert read_in_child(tmp_path / "kb") == [
+        (str(bomb), f"{bomb}: bad YAML front matter: aliases (*name) are not allowed (line 3)"),
+        (str(good), "1 documents"),
+    ]
+
+
+def test_markdown_front_matter_with_any_alias_is_refused(tmp_path: Path) -> None:
+    # Two levels expand to 81 values only: without a rule against aliases they are read.
+    with pytest.raises(InputError, match=r"small\.md: .*aliases \(\*name\) are not allowed"):
+        read_path(write(tmp_path, "small.md", alias_bomb(2)))
+
+
+def test_markdown_front_matter_has_a_size_cap(tmp_path: Path) -> None:
+    path = write(tmp_path, "long.md", f"---\nnote: {'x' * 100_000}\n---\nBody.\n")
+    with pytest.raises(InputError, match=r"long\.md: bad YAML front matter: longer than [\d,]+ "):
+        read_path(path)
+    (doc,) = read_path(write(tmp_path, "ok.md", "---\nnote: &n anchors alone are fine\n---\nB.\n"))
+    assert doc.metadata["note"] == "anchors alone are fine"
 
 
 # -- encodings ----------------------------------------------------------------------------
