@@ -1,10 +1,12 @@
 """Hostile and damaged files: each is read or refused with a one-line reason naming it, and
-none hangs ingest or exhausts memory (docs/reliability.md, "Bad input")."""
+none hangs ingest or exhausts memory (docs/reliability.md, "Failure modes found and fixed")."""
 
 from __future__ import annotations
 
 import json
+import os
 import resource
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,18 +19,13 @@ from answerdb.ingest import read_path
 # What a child process may take before a file that would hang or fill memory fails its test.
 CHILD_SECONDS = 20
 CHILD_MEMORY = 2 << 30
-# db.ingest's reading loop: every source, read or skipped with its reason.
-INGEST_LOOP = """
+INGEST = """
 import json, sys
-from answerdb.errors import InputError
-from answerdb.ingest import iter_sources, read_path
-out = []
-for file, base in iter_sources(sys.argv[1:]):
-    try:
-        out.append([str(file), f"{len(read_path(file, base))} documents"])
-    except InputError as exc:
-        out.append([str(file), str(exc)])
-print(json.dumps(out))
+import answerdb
+kb, *paths = sys.argv[1:]
+with answerdb.open(kb) as db:
+    report = db.ingest(paths)
+print(json.dumps([report.added, [[s.source, s.reason] for s in report.skipped]]))
 """
 
 
@@ -39,23 +36,24 @@ def write(folder: Path, name: str, content: str | bytes) -> Path:
     return path
 
 
-def read_in_child(*paths: Path) -> list[tuple[str, str]]:
-    """``(file, outcome)`` for each source found in ``paths``, read as ingest reads them but in
+def ingest_in_child(kb: Path, *paths: Path) -> tuple[list[str], list[tuple[str, str]]]:
+    """The ids ``db.ingest(paths)`` added and the ``(source, reason)`` pairs it skipped, run in
     a child process capped in time and memory: a file that would hang ingest or exhaust
     memory fails the test instead of stopping the test run."""
 
     def cap_memory() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
 
-    command = [sys.executable, "-c", INGEST_LOOP, *map(str, paths)]
+    command = [sys.executable, "-c", INGEST, str(kb), *map(str, paths)]
     try:
         done = subprocess.run(
             command, capture_output=True, text=True, timeout=CHILD_SECONDS, preexec_fn=cap_memory
         )
     except subprocess.TimeoutExpired:
-        pytest.fail(f"reading {[p.name for p in paths]} did not end in {CHILD_SECONDS} s")
+        pytest.fail(f"ingest of {[p.name for p in paths]} did not end in {CHILD_SECONDS} s")
     assert done.returncode == 0, done.stderr[-2000:]
-    return [(file, outcome) for file, outcome in json.loads(done.stdout)]
+    added, skipped = json.loads(done.stdout)
+    return added, [(source, reason) for source, reason in skipped]
 
 
 # -- Markdown front matter ----------------------------------------------------------------
@@ -68,11 +66,12 @@ def alias_bomb(levels: int) -> str:
 
 def test_markdown_front_matter_alias_bomb_is_refused(tmp_path: Path) -> None:
     bomb = write(tmp_path, "kb/bomb.md", alias_bomb(9))
-    good = write(tmp_path, "kb/good.md", "# Good\n\nA good page.\n")
+    write(tmp_path, "kb/good.md", "# Good\n\nA good page.\n")
     assert len(bomb.read_bytes()) < 430
-    assert read_in_child(tmp_path / "kb") == [
-        (str(bomb), f"{bomb}: bad YAML front matter: aliases (*name) are not allowed (line 3)"),
-        (str(good), "1 documents"),
+    added, skipped = ingest_in_child(tmp_path / "db", tmp_path / "kb")
+    assert added == ["good"]
+    assert skipped == [
+        (str(bomb), f"{bomb}: bad YAML front matter: aliases (*name) are not allowed (line 3)")
     ]
 
 
@@ -110,3 +109,47 @@ def test_utf16_with_a_broken_tail_names_the_byte(tmp_path: Path) -> None:
 def test_utf16_with_nul_characters_is_binary(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"nul\.txt: binary file, not text$"):
         read_path(write(tmp_path, "nul.txt", "text\x00\x01".encode("utf-16")))
+
+
+# -- special files and size -----------------------------------------------------------------
+def test_fifo_in_a_folder_or_given_directly_is_skipped(tmp_path: Path) -> None:
+    write(tmp_path, "kb/good.md", "# Good\n\nA good page.\n")
+    pipe = tmp_path / "kb/pipe.md"
+    os.mkfifo(pipe)
+    added, skipped = ingest_in_child(tmp_path / "db", tmp_path / "kb", pipe)
+    reason = f"{pipe}: cannot read: a FIFO, not a regular file"
+    assert added == ["good"]
+    assert skipped == [(str(pipe), reason), (str(pipe), reason)]
+
+
+def test_symlink_to_dev_zero_is_skipped(tmp_path: Path) -> None:
+    write(tmp_path, "kb/good.txt", "A good note.\n")
+    zero = tmp_path / "kb/zero.txt"
+    zero.symlink_to("/dev/zero")
+    added, skipped = ingest_in_child(tmp_path / "db", tmp_path / "kb")
+    assert added == ["good"]
+    assert skipped == [(str(zero), f"{zero}: cannot read: a character device, not a regular file")]
+
+
+def test_socket_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.md"
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(path))
+        with pytest.raises(InputError, match=r"s\.md: cannot read: a socket, not a regular file$"):
+            read_path(path)
+
+
+def test_file_over_the_size_limit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANSWERDB_MAX_FILE_BYTES", "100")
+    (doc,) = read_path(write(tmp_path, "fits.txt", "x" * 99 + "\n"))
+    assert doc.text == "x" * 99
+    with pytest.raises(InputError, match=r"big\.txt: larger than 100 bytes, .*ANSWERDB_MAX_FILE"):
+        read_path(write(tmp_path, "big.txt", "x" * 101))
+
+
+def test_size_limit_must_be_a_number(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANSWERDB_MAX_FILE_BYTES", "1e6")
+    with pytest.raises(InputError, match=r"ANSWERDB_MAX_FILE_BYTES='1e6': give a whole number"):
+        read_path(write(tmp_path, "a.txt", "A note."))

@@ -6,9 +6,12 @@ starts with the file's path, so that ingest can report it by name and go on (inv
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from answerdb.errors import InputError
 from answerdb.types import Document
@@ -33,6 +36,20 @@ READERS: dict[str, Reader] = {
     ".csv": read_csv,
 }
 SUPPORTED = tuple(READERS)
+# A file is read whole into memory: larger ones are refused unless this is raised, by the
+# environment variable of the same name (docs/reliability.md).
+MAX_FILE_BYTES = 1 << 30
+_SIZE_VARIABLE = "ANSWERDB_MAX_FILE_BYTES"
+# Opening a FIFO for reading waits for a writer unless it is opened without blocking.
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+_CHUNK = 1 << 20
+_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
 
 
 def iter_sources(paths: Sequence[str | Path]) -> Iterator[tuple[Path, Path]]:
@@ -71,9 +88,14 @@ def read_path(path: Path, base: Path | None = None) -> list[Document]:
     ``base`` defaults to the file's folder. A file that yields several Q&A articles gives
     each the id ``<path>#<slug of the question>``.
 
+    Only regular files are read (a FIFO, device or socket is refused unopened, so that it
+    can neither block nor stream forever), up to ``MAX_FILE_BYTES`` or the number of bytes
+    in the environment variable ``ANSWERDB_MAX_FILE_BYTES``.
+
     Raises:
-        InputError: the file cannot be read, has an unsupported suffix, or its content is
-            bad (binary, not UTF-8, empty, malformed); the message starts with the path.
+        InputError: the file cannot be read, is not a regular file, is over the size limit,
+            has an unsupported suffix, or its content is bad (binary, not UTF-8, empty,
+            malformed); the message starts with the path.
     """
     path = Path(path)
     reader = READERS.get(path.suffix.lower())
@@ -83,10 +105,85 @@ def read_path(path: Path, base: Path | None = None) -> list[Document]:
     return reader(Source(path, _read_bytes(path), base_doc_id(path, base or path.parent)))
 
 
+def _max_file_bytes() -> int:
+    """The largest file read: ``$ANSWERDB_MAX_FILE_BYTES`` when set, else MAX_FILE_BYTES.
+
+    Raises:
+        InputError: the variable is set to anything but a whole number of bytes above 0.
+    """
+    value = os.environ.get(_SIZE_VARIABLE, "").strip()
+    if not value:
+        return MAX_FILE_BYTES
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        raise InputError(f"{_SIZE_VARIABLE}={value!r}: give a whole number of bytes above 0")
+    return int(value)
+
+
 def _read_bytes(path: Path) -> bytes:
+    """A regular file's bytes; anything else (FIFO, device, folder) is refused unread."""
+    limit = _max_file_bytes()
+    file, size = _open_regular(path)
+    with file:
+        try:
+            return _read_capped(path, file, size, limit)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _open_regular(path: Path) -> tuple[BinaryIO, int]:
+    """The file opened for reading, and its size, when it is a regular file."""
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"no such file or folder: {path}") from None
+        fd = os.open(path, _OPEN_FLAGS)
     except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise _cannot_open(path, exc) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISREG(info.st_mode):
+            return open(fd, "rb"), info.st_size
+    except BaseException:
+        os.close(fd)
+        raise
+    os.close(fd)
+    raise _not_regular(path, info.st_mode)
+
+
+def _read_capped(path: Path, file: BinaryIO, size: int, limit: int) -> bytes:
+    """The file's bytes, ``size`` of them as fstat said, refused past ``limit``."""
+    if size > limit:
+        raise _too_large(path, limit)
+    # One read of the size fstat gave; a file that grew since is read on in chunks.
+    parts = [file.read(size)]
+    total = len(parts[0])
+    while total <= limit and (chunk := file.read(_CHUNK)):
+        parts.append(chunk)
+        total += len(chunk)
+    if total > limit:
+        raise _too_large(path, limit)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _cannot_open(path: Path, exc: OSError) -> InputError:
+    if isinstance(exc, FileNotFoundError):
+        return InputError(f"no such file or folder: {path}")
+    if exc.errno == errno.ENXIO:  # a socket, or a device with no driver
+        return _not_regular(path, _mode(path))
+    return InputError(f"{path}: cannot read: {exc.strerror or exc}")
+
+
+def _mode(path: Path) -> int:
+    try:
+        return os.stat(path).st_mode
+    except OSError:
+        return 0
+
+
+def _not_regular(path: Path, mode: int) -> InputError:
+    kind = _KINDS.get(stat.S_IFMT(mode), "a special file")
+    return InputError(f"{path}: cannot read: {kind}, not a regular file")
+
+
+def _too_large(path: Path, limit: int) -> InputError:
+    return InputError(
+        f"{path}: larger than {limit:,} bytes, the most read from one file"
+        f" (raise it with {_SIZE_VARIABLE})"
+    )
