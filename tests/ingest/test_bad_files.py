@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from answerdb.errors import InputError
-from answerdb.ingest import read_path
+from answerdb.ingest import iter_sources, read_path
 
 # What a child process may take before a file that would hang or fill memory fails its test.
 CHILD_SECONDS = 20
@@ -153,3 +153,21 @@ def test_size_limit_must_be_a_number(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("ANSWERDB_MAX_FILE_BYTES", "1e6")
     with pytest.raises(InputError, match=r"ANSWERDB_MAX_FILE_BYTES='1e6': give a whole number"):
         read_path(write(tmp_path, "a.txt", "A note."))
+
+
+# -- symlinks -----------------------------------------------------------------------------
+def test_symlink_loop_given_directly_is_called_a_loop(tmp_path: Path) -> None:
+    loop = tmp_path / "loop.md"
+    loop.symlink_to(tmp_path / "other.md")
+    (tmp_path / "other.md").symlink_to(loop)
+    assert list(iter_sources([loop])) == [(loop, tmp_path)]
+    with pytest.raises(InputError, match=r"loop\.md: cannot read: symlink loop$"):
+        read_path(loop)
+
+
+def test_broken_symlink_names_its_target(tmp_path: Path) -> None:
+    link = tmp_path / "link.md"
+    link.symlink_to(tmp_path / "gone.md")
+    assert list(iter_sources([link])) == [(link, tmp_path)]
+    with pytest.raises(InputError, match=r"link\.md: cannot read: broken symlink to .*gone\.md$"):
+        read_path(link)

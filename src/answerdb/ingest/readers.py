@@ -58,7 +58,7 @@ def iter_sources(paths: Sequence[str | Path]) -> Iterator[tuple[Path, Path]]:
     A folder is walked recursively in sorted order, skipping hidden files and folders and
     files without a supported suffix; its files get the folder as base. A file is yielded
     as given (whatever its suffix, so that ``read_path`` can say why it is not read), with
-    its own folder as base.
+    its own folder as base; so is a symlink that leads nowhere (a loop, a missing target).
 
     Raises:
         InputError: a path that does not exist, when the walk reaches it.
@@ -67,7 +67,7 @@ def iter_sources(paths: Sequence[str | Path]) -> Iterator[tuple[Path, Path]]:
         path = Path(given)
         if path.is_dir():
             yield from ((file, path) for file in _walk(path))
-        elif path.exists():
+        elif path.exists() or path.is_symlink():
             yield path, path.parent
         else:
             raise InputError(f"no such file or folder: {given}")
@@ -163,8 +163,12 @@ def _read_capped(path: Path, file: BinaryIO, size: int, limit: int) -> bytes:
 
 
 def _cannot_open(path: Path, exc: OSError) -> InputError:
+    if isinstance(exc, FileNotFoundError) and path.is_symlink():
+        return InputError(f"{path}: cannot read: broken symlink to {os.readlink(path)}")
     if isinstance(exc, FileNotFoundError):
         return InputError(f"no such file or folder: {path}")
+    if exc.errno == errno.ELOOP:
+        return InputError(f"{path}: cannot read: symlink loop")
     if exc.errno == errno.ENXIO:  # a socket, or a device with no driver
         return _not_regular(path, _mode(path))
     return InputError(f"{path}: cannot read: {exc.strerror or exc}")
