@@ -3,6 +3,7 @@ none hangs ingest or exhausts memory (docs/reliability.md, "Failure modes found 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import resource
@@ -10,9 +11,11 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import answerdb
 from answerdb.errors import InputError
 from answerdb.ingest import iter_sources, read_path
 
@@ -171,3 +174,66 @@ def test_broken_symlink_names_its_target(tmp_path: Path) -> None:
     assert list(iter_sources([link])) == [(link, tmp_path)]
     with pytest.raises(InputError, match=r"link\.md: cannot read: broken symlink to .*gone\.md$"):
         read_path(link)
+
+
+# -- folders that cannot be listed --------------------------------------------------------
+def lock_folder(monkeypatch: pytest.MonkeyPatch, locked: Path) -> None:
+    """Make ``locked`` unlistable as chmod 000 makes it for any user but root (tests run as
+    root): os.scandir raises what the kernel then raises, for that folder only."""
+    scandir = os.scandir
+
+    def denying(path: Any = ".") -> Any:
+        if Path(path) == locked:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", denying)
+
+
+def folder_with_a_locked_subfolder(tmp_path: Path) -> tuple[Path, Path]:
+    write(tmp_path, "kb/a.md", "# A\n\nFirst page.\n")
+    write(tmp_path, "kb/locked/hidden.md", "# Hidden\n\nNever read.\n")
+    write(tmp_path, "kb/z.md", "# Z\n\nLast page.\n")
+    return tmp_path / "kb", tmp_path / "kb/locked"
+
+
+def test_unlistable_subfolder_is_reported_as_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kb, locked = folder_with_a_locked_subfolder(tmp_path)
+    lock_folder(monkeypatch, locked)
+    assert [file for file, _ in iter_sources([kb])] == [kb / "a.md", kb / "z.md", locked]
+    with answerdb.open(tmp_path / "db") as db:
+        report = db.ingest([kb])
+    assert sorted(report.added) == ["a", "z"]
+    assert [(s.source, s.reason) for s in report.skipped] == [
+        (str(locked), f"{locked}: cannot read folder: Permission denied")
+    ]
+
+
+def test_unlistable_folder_raises_under_raise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kb, locked = folder_with_a_locked_subfolder(tmp_path)
+    lock_folder(monkeypatch, locked)
+    with answerdb.open(tmp_path / "db") as db:
+        with pytest.raises(InputError, match=r"locked: cannot read folder: Permission denied$"):
+            db.ingest([kb], on_error="raise")
+        assert db.stats()["documents"] == 0
+    lock_folder(monkeypatch, kb)
+    with pytest.raises(InputError, match=r"kb: cannot read folder: Permission denied$"):
+        [read_path(file, base) for file, base in iter_sources([kb])]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="chmod 000 does not stop root from reading")
+def test_chmod_000_subfolder_is_reported_as_skipped(tmp_path: Path) -> None:
+    kb, locked = folder_with_a_locked_subfolder(tmp_path)
+    locked.chmod(0)
+    try:
+        with answerdb.open(tmp_path / "db") as db:
+            report = db.ingest([kb])
+    finally:
+        locked.chmod(0o755)
+    assert [(s.source, s.reason) for s in report.skipped] == [
+        (str(locked), f"{locked}: cannot read folder: Permission denied")
+    ]

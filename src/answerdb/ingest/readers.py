@@ -59,6 +59,7 @@ def iter_sources(paths: Sequence[str | Path]) -> Iterator[tuple[Path, Path]]:
     files without a supported suffix; its files get the folder as base. A file is yielded
     as given (whatever its suffix, so that ``read_path`` can say why it is not read), with
     its own folder as base; so is a symlink that leads nowhere (a loop, a missing target).
+    A folder the walk cannot list is yielded in its place in the walk, for the same reason.
 
     Raises:
         InputError: a path that does not exist, when the walk reaches it.
@@ -74,12 +75,22 @@ def iter_sources(paths: Sequence[str | Path]) -> Iterator[tuple[Path, Path]]:
 
 
 def _walk(folder: Path) -> Iterator[Path]:
-    for root, dirs, files in os.walk(folder):
+    # os.walk drops a folder it cannot list unless told: each is yielded when it fails.
+    unlisted: list[OSError] = []
+    for root, dirs, files in os.walk(folder, onerror=unlisted.append):
+        yield from _failed(unlisted, folder)
         # Sorting in place also fixes the order os.walk descends in.
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if not name.startswith(".") and Path(name).suffix.lower() in READERS:
                 yield Path(root, name)
+    yield from _failed(unlisted, folder)
+
+
+def _failed(unlisted: list[OSError], folder: Path) -> Iterator[Path]:
+    while unlisted:
+        error = unlisted.pop(0)
+        yield Path(error.filename) if error.filename else folder
 
 
 def read_path(path: Path, base: Path | None = None) -> list[Document]:
@@ -88,21 +99,42 @@ def read_path(path: Path, base: Path | None = None) -> list[Document]:
     ``base`` defaults to the file's folder. A file that yields several Q&A articles gives
     each the id ``<path>#<slug of the question>``.
 
-    Only regular files are read (a FIFO, device or socket is refused unopened, so that it
+    Only regular files are read (a FIFO, device or socket is refused unread, so that it
     can neither block nor stream forever), up to ``MAX_FILE_BYTES`` or the number of bytes
     in the environment variable ``ANSWERDB_MAX_FILE_BYTES``.
 
     Raises:
-        InputError: the file cannot be read, is not a regular file, is over the size limit,
-            has an unsupported suffix, or its content is bad (binary, not UTF-8, empty,
-            malformed); the message starts with the path.
+        InputError: the file cannot be read (a folder: cannot be listed), is not a regular
+            file, is over the size limit, has an unsupported suffix, or its content is bad
+            (binary, not UTF-8, empty, malformed); the message starts with the path.
     """
     path = Path(path)
+    if _is_folder(path):
+        raise _folder_error(path)
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         formats = ", ".join(SUPPORTED)
         raise InputError(f"{path}: unsupported format (supported: {formats})")
     return reader(Source(path, _read_bytes(path), base_doc_id(path, base or path.parent)))
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except OSError:  # not a folder that can be seen: reading it says why
+        return False
+
+
+def _folder_error(folder: Path) -> InputError:
+    """Why a folder is not read: it cannot be listed (``iter_sources`` yields those), or it
+    is a folder, not a file."""
+    try:
+        with os.scandir(folder) as entries:
+            for _ in entries:
+                pass
+    except OSError as exc:
+        return InputError(f"{folder}: cannot read folder: {exc.strerror or exc}")
+    return _not_regular(folder, stat.S_IFDIR)
 
 
 def _max_file_bytes() -> int:
