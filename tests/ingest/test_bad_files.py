@@ -3,6 +3,7 @@ none hangs ingest or exhausts memory (docs/reliability.md, "Failure modes found 
 
 from __future__ import annotations
 
+import csv
 import errno
 import json
 import os
@@ -10,6 +11,7 @@ import resource
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -237,3 +239,39 @@ def test_chmod_000_subfolder_is_reported_as_skipped(tmp_path: Path) -> None:
     assert [(s.source, s.reason) for s in report.skipped] == [
         (str(locked), f"{locked}: cannot read folder: Permission denied")
     ]
+
+
+# -- CSV ----------------------------------------------------------------------------------
+@pytest.fixture
+def default_csv_field_limit() -> Iterator[None]:
+    """csv's field limit as a fresh process has it (the limit is process-wide)."""
+    before = csv.field_size_limit(131_072)
+    yield
+    csv.field_size_limit(before)
+
+
+def test_csv_quote_never_closed_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "open.csv", 'id,text\n1,"hello\n2,world\n3,again\n')
+    with pytest.raises(InputError) as err:
+        read_path(path)
+    problem = "line 2: not valid CSV: a quote opened in this row is never closed"
+    assert str(err.value) == f"{path}: {problem}"
+
+
+def test_csv_quote_closed_lines_later_is_refused(tmp_path: Path) -> None:
+    # The open quote swallows lines 2 and 3 until the next quote, then text follows it.
+    path = write(tmp_path, "late.csv", 'id,text\n1,"hello\n2,world\n3,"again"\n')
+    with pytest.raises(InputError, match=r"late\.csv: line 4: not valid CSV: .*line 2\)$"):
+        read_path(path)
+
+
+def test_csv_quoted_field_over_many_lines_still_reads(tmp_path: Path) -> None:
+    docs = read_path(write(tmp_path, "multi.csv", 'id,text\n1,"two\nlines"\n2,"one ""quoted"""'))
+    assert [(d.doc_id, d.text) for d in docs] == [("1", "two\nlines"), ("2", 'one "quoted"')]
+
+
+@pytest.mark.usefixtures("default_csv_field_limit")
+def test_csv_field_over_csvs_default_limit_is_read(tmp_path: Path) -> None:
+    long_text = "word " * 40_000
+    docs = read_path(write(tmp_path, "long.csv", f'id,text\n1,"{long_text}"\n2,short\n'))
+    assert [len(d.text) for d in docs] == [len(long_text.strip()), 5]
