@@ -21,6 +21,8 @@ import answerdb
 from answerdb.errors import InputError
 from answerdb.ingest import iter_sources, read_path
 
+from .test_readers import make_pdf
+
 # What a child process may take before a file that would hang or fill memory fails its test.
 CHILD_SECONDS = 20
 CHILD_MEMORY = 2 << 30
@@ -45,20 +47,23 @@ def ingest_in_child(kb: Path, *paths: Path) -> tuple[list[str], list[tuple[str, 
     """The ids ``db.ingest(paths)`` added and the ``(source, reason)`` pairs it skipped, run in
     a child process capped in time and memory: a file that would hang ingest or exhaust
     memory fails the test instead of stopping the test run."""
+    done = run_ingest_child(kb, *paths)
+    assert done.returncode == 0, done.stderr[-2000:]
+    added, skipped = json.loads(done.stdout)
+    return added, [(source, reason) for source, reason in skipped]
 
+
+def run_ingest_child(kb: Path, *paths: Path) -> subprocess.CompletedProcess[str]:
     def cap_memory() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
 
     command = [sys.executable, "-c", INGEST, str(kb), *map(str, paths)]
     try:
-        done = subprocess.run(
+        return subprocess.run(
             command, capture_output=True, text=True, timeout=CHILD_SECONDS, preexec_fn=cap_memory
         )
     except subprocess.TimeoutExpired:
         pytest.fail(f"ingest of {[p.name for p in paths]} did not end in {CHILD_SECONDS} s")
-    assert done.returncode == 0, done.stderr[-2000:]
-    added, skipped = json.loads(done.stdout)
-    return added, [(source, reason) for source, reason in skipped]
 
 
 # -- Markdown front matter ----------------------------------------------------------------
@@ -275,3 +280,23 @@ def test_csv_field_over_csvs_default_limit_is_read(tmp_path: Path) -> None:
     long_text = "word " * 40_000
     docs = read_path(write(tmp_path, "long.csv", f'id,text\n1,"{long_text}"\n2,short\n'))
     assert [len(d.text) for d in docs] == [len(long_text.strip()), 5]
+
+
+# -- PDF ----------------------------------------------------------------------------------
+def test_pypdf_warnings_stay_off_stderr(tmp_path: Path) -> None:
+    # Cut short, the file has no "%%EOF": pypdf warns "EOF marker not found", then fails.
+    broken = write(tmp_path, "kb/cut.pdf", make_pdf(["Some text."])[:300])
+    write(tmp_path, "kb/good.txt", "A good note.\n")
+    done = run_ingest_child(tmp_path / "db", tmp_path / "kb")
+    assert done.returncode == 0 and done.stderr == ""
+    added, skipped = json.loads(done.stdout)
+    reason = "damaged or unreadable PDF: PdfStreamError: Stream has ended unexpectedly"
+    assert added == ["good"] and skipped == [[str(broken), f"{broken}: {reason}"]]
+
+
+def test_damaged_pdf_is_not_called_a_scan(tmp_path: Path) -> None:
+    # The page's content stream is an object the file does not have: pypdf reads no text.
+    data = make_pdf(["Text that is lost."]).replace(b"/Contents 4 0 R", b"/Contents 9 0 R")
+    problem = r"damaged or unreadable PDF: Object 9 0 not defined\.$"
+    with pytest.raises(InputError, match=rf"lost\.pdf: {problem}"):
+        read_path(write(tmp_path, "lost.pdf", data))
