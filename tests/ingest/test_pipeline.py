@@ -360,7 +360,7 @@ def test_ingest_from_files_with_a_bad_one_raises_before_writing(
     folder.mkdir()
     for i in range(6):
         (folder / f"{i}.txt").write_text(f"Text number {i} about item{i}.\n", encoding="utf-8")
-    (folder / "9-bad.txt").write_bytes(b"\xff\xfe not utf-8")
+    (folder / "9-bad.txt").write_bytes(b"caf\xe9, not utf-8")
     with open_db(tmp_path / "kb", hash_embedder) as db:
         with pytest.raises(InputError, match=r"9-bad\.txt"):
             db.ingest([folder], on_error="raise")

@@ -265,7 +265,7 @@ def test_pdf_without_text_is_an_error(tmp_path: Path) -> None:
 
 
 def test_damaged_pdf_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"broken\.pdf: not a readable PDF"):
+    with pytest.raises(InputError, match=r"broken\.pdf: damaged or unreadable PDF: PdfStreamError"):
         read_path(write(tmp_path, "broken.pdf", b"%PDF-1.4\nnot really a pdf"))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as _dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,13 @@ from answerdb.text import slugify
 
 # A NUL byte this early means the file is not text (the same test git and grep use).
 _BINARY_PROBE = 8192
+# A byte order mark names its encoding; UTF-32's are tried first, as they begin with UTF-16's.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
 
 
 @dataclass(frozen=True)
@@ -32,21 +40,36 @@ class Source:
         return InputError(f"{self.path}: {problem}")
 
     def text(self) -> str:
-        """The file decoded as UTF-8 with ``\\n`` line ends.
+        """The file decoded as UTF-8 (or UTF-16 or UTF-32 when it starts with their byte order
+        mark) with ``\\n`` line ends.
 
         Raises:
-            InputError: the file is binary, is not valid UTF-8, or holds only whitespace.
+            InputError: the file is binary, does not decode, or holds only whitespace.
         """
-        if b"\x00" in self.data[:_BINARY_PROBE]:
-            raise self.error("binary file, not text")
-        try:
-            text = self.data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise self.error(f"invalid UTF-8 at byte {exc.start}") from None
+        text = self._decode()
         text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
         if not text.strip():
             raise self.error("empty document")
         return text
+
+    def _decode(self) -> str:
+        encoding = next((name for bom, name in _BOMS if self.data.startswith(bom)), None)
+        if encoding is None:
+            if b"\x00" in self.data[:_BINARY_PROBE]:
+                raise self.error("binary file, not text")
+            return self._decode_as("UTF-8")
+        text = self._decode_as(encoding)
+        # In UTF-16 and UTF-32 most text has NUL bytes: only a NUL character means binary.
+        if "\x00" in text[:_BINARY_PROBE]:
+            raise self.error("binary file, not text")
+        return text
+
+    def _decode_as(self, encoding: str) -> str:
+        try:
+            # The "utf-16" and "utf-32" codecs read the byte order from the mark and drop it.
+            return self.data.decode(encoding.lower())
+        except UnicodeDecodeError as exc:
+            raise self.error(f"invalid {encoding} at byte {exc.start}") from None
 
 
 def base_doc_id(path: Path, base: Path | None) -> str:

@@ -17,6 +17,8 @@ from answerdb.types import Document, Metadata
 from .common import Source, jsonable, normalise_space, string_list
 from .faq import Line, Page, articles
 
+# Front matter is a few lines of metadata; the cap bounds the pure-Python YAML parser's work.
+MAX_FRONT_MATTER_CHARS = 65_536
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -70,8 +72,12 @@ def _split_front_matter(src: Source, text: str) -> tuple[dict[str, Any], str]:
     match = _FRONT_MATTER.match(text)
     if not match:
         return {}, text
+    block = match.group(1) or ""
+    if len(block) > MAX_FRONT_MATTER_CHARS:
+        limit = f"{MAX_FRONT_MATTER_CHARS:,}"
+        raise src.error(f"bad YAML front matter: longer than {limit} characters")
     try:
-        meta = yaml.safe_load(match.group(1) or "")
+        meta = yaml.load(block, Loader=_FrontMatterLoader)  # a SafeLoader, without aliases
     except yaml.YAMLError as exc:
         raise src.error(f"bad YAML front matter: {_yaml_problem(exc)}") from None
     except RecursionError:
@@ -81,6 +87,19 @@ def _split_front_matter(src: Source, text: str) -> tuple[dict[str, Any], str]:
     if not isinstance(meta, dict):
         raise src.error("bad YAML front matter: expected key: value pairs")
     return {str(k): v for k, v in meta.items()}, text[match.end() :]
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """SafeLoader without aliases: nested aliases expand exponentially (a 429-byte "billion
+    laughs" block is billions of values), and metadata has no need of them."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            # The stubs leave peek_event untyped; it returns the AliasEvent just checked.
+            event: yaml.AliasEvent = self.peek_event()  # type: ignore[no-untyped-call]
+            mark = event.start_mark if isinstance(event.start_mark, yaml.Mark) else None
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed", mark)
+        return super().compose_node(parent, index)
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:

@@ -7,7 +7,11 @@ treats a line end as a sentence boundary, never cuts a sentence at a wrap.
 from __future__ import annotations
 
 import io
+import logging
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from pypdf import PdfReader
 
@@ -21,6 +25,8 @@ from .faq import Line, Page, articles, render
 MAX_TITLE_CHARS = 100
 _ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,9}[.)])\s+")
 _Q_PREFIX = re.compile(r"^(?:Q|Question)\s*[:.)]\s*", re.IGNORECASE)
+_DAMAGED = "damaged or unreadable PDF"
+_PYPDF_LOGGER = threading.Lock()
 
 
 def read_text(src: Source) -> list[Document]:
@@ -94,20 +100,33 @@ def _join_wrapped(lines: list[str]) -> str:
 def read_pdf(src: Source) -> list[Document]:
     """A PDF as one Document: the text of every page, titled by its metadata or file name.
 
+    pypdf's warnings are kept off stderr: when no text comes out, they tell a damaged file
+    from one without a text layer.
+
     Raises:
-        InputError: the file is not a readable PDF, is encrypted, or has no text to extract.
+        InputError: the file is damaged or unreadable, is encrypted, or has no text to
+            extract.
     """
-    pages, title = _pdf_pages(src)
+    with _pypdf_warnings() as warnings:
+        pages, title = _pdf_pages(src)
     lines: list[Line] = []
     for page in pages:
         lines.extend(_text_lines(page.split("\n")) if page.strip() else [])
         lines.append(Line(""))
     text = render(lines)
     if not text:
-        raise src.error("no extractable text (a scanned PDF needs OCR first)")
+        raise src.error(_why_no_text(pages, warnings))
     metadata = {"source_format": "pdf", "pages": len(pages)}
     doc = Document(src.doc_id, text, src.name, title or src.path.stem, metadata=metadata)
     return [doc]
+
+
+def _why_no_text(pages: list[str], warnings: list[str]) -> str:
+    if warnings:
+        return f"{_DAMAGED}: {normalise_space(warnings[0])}"
+    if not pages:
+        return f"{_DAMAGED}: it has no pages"
+    return "no extractable text (a scanned PDF needs OCR first)"
 
 
 def _pdf_pages(src: Source) -> tuple[list[str], str]:
@@ -120,5 +139,36 @@ def _pdf_pages(src: Source) -> tuple[list[str], str]:
     except InputError:
         raise
     except Exception as exc:  # pypdf raises many types of error on damaged files
-        raise src.error(f"not a readable PDF: {type(exc).__name__}: {exc}") from None
+        raise src.error(f"{_DAMAGED}: {type(exc).__name__}: {normalise_space(str(exc))}") from None
     return pages, normalise_space(str(title))
+
+
+class _Collect(logging.Handler):
+    """Keeps the messages of the records it is given."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _pypdf_warnings() -> Iterator[list[str]]:
+    """pypdf's warnings while the block runs, collected instead of printed: with no handler
+    configured, logging writes them to stderr around ingest's own one-line reason."""
+    logger = logging.getLogger("pypdf")
+    collect = _Collect()
+    # One PDF at a time changes the logger, so that each restores what it found.
+    with _PYPDF_LOGGER:
+        saved = logger.level, logger.propagate
+        logger.addHandler(collect)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+        try:
+            yield collect.messages
+        finally:
+            logger.removeHandler(collect)
+            logger.setLevel(saved[0])
+            logger.propagate = saved[1]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from answerdb.types import Document, Metadata
@@ -88,19 +89,47 @@ def read_csv(src: Source) -> list[Document]:
     by their row number.
 
     Raises:
-        InputError: no header, no text column, or a line the csv module cannot parse.
+        InputError: no header, no text column, a quote that is never closed, or a line the
+            csv module cannot parse.
     """
-    reader = csv.reader(io.StringIO(src.text()))
-    try:
-        header = next(reader, [])
-        columns = _Columns.find(src, header)
-        rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
-    except csv.Error as exc:
-        raise src.error(f"line {reader.line_num}: not valid CSV: {exc}") from None
+    text = src.text()
+    _allow_fields_of(len(text))
+    records = _records(src, text)
+    header = next(records, (0, []))[1]
+    columns = _Columns.find(src, header)
+    rows = [(n, row) for n, row in records if any(cell.strip() for cell in row)]
     if not rows:
         raise src.error("empty document")
     taken: set[str] = set()
     return [columns.document(src, n, row, len(rows) == 1, taken) for n, row in rows]
+
+
+def _allow_fields_of(size: int) -> None:
+    # No field is longer than the text, so none meets csv's limit (131,072 characters by
+    # default). The limit is process-wide: it is only ever raised.
+    if csv.field_size_limit() < size:
+        csv.field_size_limit(size)
+
+
+def _records(src: Source, text: str) -> Iterator[tuple[int, list[str]]]:
+    """Each row with the line it ends on. Strict, so that a quote left open is an error, not
+    a field that swallows the lines after it."""
+    reader = csv.reader(io.StringIO(text), strict=True)
+    start = 1
+    try:
+        for row in reader:
+            yield reader.line_num, row
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise src.error(_csv_problem(str(exc), start, reader.line_num)) from None
+
+
+def _csv_problem(problem: str, start: int, line: int) -> str:
+    if problem == "unexpected end of data":
+        return f"line {start}: not valid CSV: a quote opened in this row is never closed"
+    if start < line:
+        return f"line {line}: not valid CSV: {problem} (in the row that starts on line {start})"
+    return f"line {line}: not valid CSV: {problem}"
 
 
 class _Columns:
