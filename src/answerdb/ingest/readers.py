@@ -18,7 +18,8 @@ from answerdb.types import Document
 
 from .common import Source, base_doc_id
 from .markdown import read_markdown
-from .plaintext import read_pdf, read_text
+from .pdf import read_pdf
+from .plaintext import read_text
 from .records import read_csv, read_jsonl
 from .webpage import read_html
 
