@@ -68,6 +68,8 @@ def measure(db: answerdb.AnswerDB, labels: dict[str, str], k: int) -> dict[str, 
         f"precision@{k}": round(same_label_precision(neighbours, labels), 3),
         "chance": round(chance_precision(labels), 3),
         "listed_per_article": round(listed / max(len(labels), 1), 2),
+        # Under the relevance floor an article may get no Keep Reading at all.
+        "with_keep_reading": round(sum(bool(v) for v in neighbours.values()) / len(labels), 2),
         "series": len(series),
         "nmi": round(nmi([labels[i] for i in ids], [found[i] for i in ids]), 3),
         "related_ms_per_article": round(1000 * related_s / max(len(labels), 1), 1),
