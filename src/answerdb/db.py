@@ -290,7 +290,8 @@ class AnswerDB:
         hits = self.search(question, k=max(k, 10), where=where, mode=mode)
         text, citations = compose(self._query_vector(question), hits, self.embedder)
         top = hits[0].doc_id if hits else None
-        keep = related(self._store, top, k=5) if top else []
+        cited = {c.hit.doc_id for c in citations}
+        keep = related(self._store, top, k=5, exclude=cited) if top else []
         series = list(
             dict.fromkeys(str(h.metadata["series"]) for h in hits[:3] if h.metadata.get("series"))
         )
@@ -303,12 +304,12 @@ class AnswerDB:
             series=series,
         )
 
-    def related(self, doc_id: str, k: int = 5) -> list[Any]:
+    def related(self, doc_id: str, k: int = 5, exclude: Iterable[str] = ()) -> list[Any]:
         """Keep Reading for an article: the nearest other articles with teasers."""
         _check_k(k)
         if self._store.document(doc_id) is None:
             raise InputError(f"no article with id {doc_id!r}")
-        return related(self._store, doc_id, k)
+        return related(self._store, doc_id, k, exclude)
 
     def document(self, doc_id: str) -> Document | None:
         """One stored document with its text."""

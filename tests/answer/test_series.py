@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from answerdb.answer.series import auto_series, choose_clusters, learn_series, silhouette
+import answerdb
+from answerdb.answer import series as series_module
+from answerdb.answer.measures import nmi
+from answerdb.answer.series import auto_series, cluster, learn_series
 from answerdb.cli.main import main
 from answerdb.db import AnswerDB
 from answerdb.embed import Embedder
@@ -18,6 +23,7 @@ from answerdb.store.embedded.store import EmbeddedStore
 from answerdb.types import Document
 
 from ..conftest import HashEmbedder
+from ..kb import DEMO
 
 
 def _demo_articles(demo_kb: Path) -> tuple[list[Document], np.ndarray]:
@@ -68,14 +74,33 @@ def test_auto_series_names_use_distinctive_terms(demo_kb: Path) -> None:
     assert "vision" in names or "image" in names or "video" in names
 
 
-def test_k_is_chosen_from_the_data() -> None:
-    rng = np.random.default_rng(1)
-    axes = np.eye(16, dtype=np.float32)[:3]
-    points = np.concatenate([axes[c] + 0.05 * rng.standard_normal((10, 16)) for c in range(3)])
-    points = (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
-    labels = choose_clusters(points)
-    assert len(set(labels.tolist())) == 3
-    assert silhouette(points, labels) > 0.8
+def _topics(count: int, size: int, noise: float, seed: int = 1) -> np.ndarray:
+    """Unit vectors in ``count`` topics (orthogonal axes) of ``size`` articles each."""
+    rng = np.random.default_rng(seed)
+    axes = np.roll(np.eye(64), seed, axis=1)[:count]
+    points = np.repeat(axes, size, axis=0) + noise * rng.standard_normal((count * size, 64))
+    return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_the_number_of_series_follows_the_topics() -> None:
+    for count in (3, 20):
+        labels = cluster(_topics(count, 8, 0.1))
+        truth = np.repeat(np.arange(count), 8)
+        assert len(set(labels.tolist())) == count
+        assert nmi([str(x) for x in truth], [str(x) for x in labels]) == pytest.approx(1.0)
+
+
+def test_a_large_collection_is_clustered_on_a_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(series_module, "LINK_SAMPLE", 40)
+    labels = cluster(_topics(5, 40, 0.1))
+    truth = [str(x) for x in np.repeat(np.arange(5), 40)]
+    assert nmi(truth, [str(x) for x in labels]) == pytest.approx(1.0)
+
+
+def test_series_shorter_than_three_join_the_nearest() -> None:
+    vectors = np.concatenate([_topics(2, 10, 0.1), _topics(1, 1, 0.1, seed=9)])
+    labels = cluster(vectors)
+    assert len(set(labels.tolist())) == 2 and np.bincount(labels).sum() == 21
 
 
 def test_too_few_articles_make_one_series() -> None:
@@ -123,3 +148,56 @@ def test_hash_embedder_kb_gets_series(tmp_path: Path) -> None:
         db.add(docs)
         groups = db.series()
     assert len(groups) == 1 and groups[0].auto
+
+
+@pytest.fixture
+def demo(demo_kb: Path) -> Iterator[answerdb.AnswerDB]:
+    db = answerdb.open(demo_kb, readonly=True)
+    yield db
+    db.close()
+
+
+def test_named_series_open_with_their_introduction(demo: answerdb.AnswerDB) -> None:
+    first = {g.name: g.articles[0].heading for g in demo.series()}
+    assert first["Anomaly detection"] == "What is anomaly detection?"
+    assert first["Retrieval-augmented generation"] == "What is retrieval-augmented generation?"
+    assert first["Video AI"] == "What is video understanding?"
+
+
+def test_front_matter_order_then_weight_come_first(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    pages = {"a": "order: 3", "b": "weight: 1", "c": "order: 2", "d": "", "e": "order: x"}
+    for name, line in pages.items():
+        text = f"---\nseries: Basics\n{line}\n---\n# Page {name}\n\nAbout storage {name}.\n"
+        (folder / f"{name}.md").write_text(text)
+    with answerdb.open(tmp_path / "kb") as db:
+        db.ingest([folder])
+        (group,) = db.series()
+    names = [a.heading for a in group.articles]
+    assert names[:3] == ["Page b", "Page c", "Page a"]
+    assert sorted(names[3:]) == ["Page d", "Page e"]
+
+
+@pytest.fixture(scope="module")
+def unnamed_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[answerdb.AnswerDB]:
+    """The demo articles without their front-matter series, ingested once."""
+    root = tmp_path_factory.mktemp("unnamed")
+    for page in DEMO.rglob("*.md"):
+        target = root / "docs" / page.relative_to(DEMO)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(re.sub(r"(?m)^series:.*\n", "", page.read_text()))
+    db = answerdb.open(root / "kb")
+    db.ingest([root / "docs"], on_error="raise")
+    yield db
+    db.close()
+
+
+def test_automatic_series_are_as_many_as_the_demo_topics(unnamed_demo: answerdb.AnswerDB) -> None:
+    groups = unnamed_demo.series()
+    assert all(g.auto for g in groups) and 7 <= len(groups) <= 9
+    found = {a.doc_id: g.name for g in groups for a in g.articles}
+    truth = [doc_id.split("/")[0] for doc_id in found]
+    assert nmi(truth, list(found.values())) >= 0.65
+    anomaly = next(g for g in groups if "anomal" in g.name.lower())
+    assert anomaly.articles[0].heading == "What is anomaly detection?"
