@@ -1,5 +1,2 @@
-"""The `answerdb` command: parsing (main), one handler per command (commands), text output."""
-
-from answerdb.cli.main import main
-
-__all__ = ["main"]
+"""The `answerdb` command: its options (main), one handler per command (commands), text and
+JSON output (output)."""
