@@ -98,6 +98,9 @@ class Answer:
     hits: list[Hit]
     keep_reading: list[Related]
     series: list[str] = field(default_factory=list)
+    # False when no passage is relevant enough to answer from: ``text`` is then empty and
+    # ``hits`` are the nearest articles, offered instead.
+    answered: bool = True
     # Set by ask(generate=True): whether an LLM wrote ``text``, and why not if it failed.
     generated: bool = False
     note: str = ""

@@ -20,7 +20,15 @@ from answerdb.embed import DEFAULT_MODEL
 from answerdb.errors import InputError
 from answerdb.retrieve.fusion import MODES, FusionSettings
 from answerdb.retrieve.rerank import RERANK_SUFFIX, Reranker, load_reranker
-from answerdb.tools.evaluate import METRICS, cached_kb, compare, evaluate, load_beir
+from answerdb.tools.answer_eval import (
+    declined,
+    evaluate_answers,
+    evaluate_reading,
+    load_questions,
+    load_rationales,
+    load_sections,
+)
+from answerdb.tools.evaluate import METRICS, BeirSet, cached_kb, compare, evaluate, load_beir
 from answerdb.tools.migrate import migrate
 from answerdb.where import parse_where
 
@@ -199,18 +207,44 @@ def cmd_eval(args: argparse.Namespace) -> int:
             with progress_bar(f"building {args.store or kb.name}") as bar:
                 db.ingest([data.corpus], progress=bar, on_error="raise")
         rows = [_eval_mode(db, data, mode) for mode in modes]
+        answers = [] if args.no_answers else _eval_answers(db, data, args, modes)
+        reading = _eval_reading(db, data)
     columns = ["mode", *METRICS, "queries/s"]
     if args.compare:
         rows = compare(rows, _read_run(Path(args.compare)))
         columns += [f"Δ{name}" for name in METRICS]
-    result = {"set": data.name, "kb": str(args.store or kb), "results": rows}
+    result = {"set": data.name, "kb": str(args.store or kb), "results": rows, "answers": answers}
+    text = f"{data.name} ({int(rows[0]['queries'])} queries)\n" + output.table(rows, columns)
+    if answers:
+        text += "\n\nAnswers\n" + output.table(answers, list(answers[0]))
+    if reading:
+        result["reading"] = [reading]
+        text += "\n\nReading\n" + output.table([reading], list(reading))
     if args.save:
         Path(args.save).write_text(json.dumps(result, indent=2), encoding="utf-8")
-    return _emit(
-        args,
-        result,
-        f"{data.name} ({int(rows[0]['queries'])} queries)\n" + output.table(rows, columns),
-    )
+    return _emit(args, result, text)
+
+
+def _eval_answers(
+    db: AnswerDB, data: BeirSet, args: argparse.Namespace, modes: list[str]
+) -> list[dict[str, Any]]:
+    """Answer measures for hybrid (with --mode all) or the mode asked."""
+    gold = load_rationales(Path(args.path), args.split)
+    off = load_questions(Path(args.unanswerable)) if args.unanswerable else []
+    rows = []
+    for mode in ["hybrid"] if args.mode == "all" else modes:
+        with progress_bar(f"{mode} answers", unit="question") as bar:
+            row = evaluate_answers(db, data.queries, data.qrels, mode, gold, progress=bar)
+        if off:
+            row["unanswerable_declined"] = declined(db, off, mode)
+        rows.append({"mode": mode, **row})
+    return rows
+
+
+def _eval_reading(db: AnswerDB, data: BeirSet) -> dict[str, float]:
+    """Keep Reading and series against the corpus's sections, when it has them."""
+    sections = load_sections(data.corpus)
+    return evaluate_reading(db, sections) if sections else {}
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

@@ -135,7 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
         "eval", commands.cmd_eval, "score retrieval on a BEIR folder (corpus, queries, qrels)"
     )
     p.add_argument("--mode", choices=(*SEARCH_MODES, "all"), default="all")
-    p.add_argument("--split", default="test")
+    p.add_argument("--split", default="test", help="queries, qrels and answers to use")
+    p.add_argument("--no-answers", action="store_true", help="score retrieval alone")
+    p.add_argument(
+        "--unanswerable",
+        metavar="QUERIES.jsonl",
+        help="questions the corpus cannot answer: report the share declined",
+    )
     p.add_argument("--kb", help="where to keep the corpus's knowledge base (default: a cache)")
     p.add_argument("--rebuild", action="store_true", help="build the knowledge base anew")
     p.add_argument("--store", metavar="URI", help=STORE_HELP + " (instead of --kb)")
