@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,7 @@ from answerdb.answer.compose import compose
 from answerdb.answer.generate import LLMConfig
 from answerdb.answer.related import related
 from answerdb.answer.series import Series, learn_series
-from answerdb.embed import Embedder, holds_gil, load_embedder
+from answerdb.embed import STATIC_MODEL, Embedder, holds_gil, load_embedder
 from answerdb.embed.worker import ProcessEmbedder
 from answerdb.errors import InputError, ModelMismatchError
 from answerdb.ingest import iter_sources, read_path
@@ -58,6 +59,7 @@ class AnswerDB:
         self.model_name = model
         self.fusion = fusion or FusionSettings()
         self._embedder = embedder
+        self._sentences: Embedder | None = None
         self._queries: OrderedDict[str, Vectors] = OrderedDict()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -68,6 +70,18 @@ class AnswerDB:
             self._embedder = load_embedder(self.model_name)
         self._check_model(self._embedder)
         return self._embedder
+
+    @property
+    def sentence_model(self) -> Embedder:
+        """The static model that scores answer sentences (microseconds each), loaded on first
+        use; built once per machine from the default model (docs/models.md)."""
+        if self._sentences is None:
+            loaded = self._embedder
+            if loaded is not None and loaded.name == STATIC_MODEL:
+                self._sentences = loaded
+            else:
+                self._sentences = load_embedder(STATIC_MODEL)
+        return self._sentences
 
     def _check_model(self, embedder: Embedder) -> None:
         recorded = self._store.model()
@@ -278,7 +292,7 @@ class AnswerDB:
         return _generation.stream_answer(_llm(llm), answer)
 
     def _query_vector(self, text: str) -> Vectors:
-        """Embed a query once: ask needs it to search and again to rank answer sentences."""
+        """Embed a query once: a repeated question (a page reloaded) costs no model call."""
         vector = self._queries.get(text)
         if vector is None:
             vector = self._queries[text] = self.embedder.embed_query(text)
@@ -288,7 +302,7 @@ class AnswerDB:
 
     def _extractive(self, question: str, k: int, where: Where | None, mode: str) -> Answer:
         hits = self.search(question, k=max(k, 10), where=where, mode=mode)
-        text, citations = compose(self._query_vector(question), hits, self.embedder)
+        text, citations = compose(question, hits, self.sentence_model, self._article)
         top = hits[0].doc_id if hits else None
         cited = {c.hit.doc_id for c in citations}
         keep = related(self._store, top, k=5, exclude=cited) if top else []
@@ -303,6 +317,13 @@ class AnswerDB:
             keep_reading=keep,
             series=series,
         )
+
+    def _article(self, hit: Hit) -> list[Hit]:
+        """Every passage of a hit's article, as hits an answer may cite."""
+        passages = self._store.passages(hit.doc_id)
+        return [
+            replace(hit, row=p.row, text=p.text, ordinal=p.ordinal, score=0.0) for p in passages
+        ] or [hit]
 
     def related(self, doc_id: str, k: int = 5, exclude: Iterable[str] = ()) -> list[Any]:
         """Keep Reading for an article: the nearest other articles with teasers."""

@@ -23,16 +23,70 @@ def test_every_sentence_is_cited_and_comes_from_its_passage(demo_db: AnswerDB) -
             assert sentence.strip() in sources[int(number)], sentence
 
 
-def test_answer_respects_its_word_budget(minilm: Embedder) -> None:
+def test_answer_respects_its_word_budget(static_model: Embedder) -> None:
     text = " ".join(f"Sentence number {i} talks about vector search engines." for i in range(30))
     hits = [Hit(row=0, doc_id="a", text=text, score=1.0)]
-    answer, citations = compose("vector search", hits, minilm, ComposeSettings(max_words=20))
+    answer, citations = compose(
+        "vector search", hits, static_model, None, ComposeSettings(max_words=20)
+    )
     assert len(answer.split()) <= 25
     assert [c.number for c in citations] == [1]
 
 
-def test_no_hits_no_answer(minilm: Embedder) -> None:
-    assert compose("anything", [], minilm) == ("", [])
+def test_no_hits_no_answer(static_model: Embedder) -> None:
+    assert compose("anything", [], static_model) == ("", [])
+
+
+def _hit(doc_id: str, text: str, row: int) -> Hit:
+    return Hit(row=row, doc_id=doc_id, text=text, score=1.0, heading=doc_id)
+
+
+def test_the_answer_comes_from_the_best_article(static_model: Embedder) -> None:
+    best = _hit(
+        "rag",
+        "Retrieval-augmented generation grounds a model in passages it retrieves. "
+        "It cites them so readers can check.",
+        0,
+    )
+    other = _hit(
+        "index",
+        "An index holds the vectors of passages for fast lookups. Indexes are rebuilt every night.",
+        1,
+    )
+    answer, citations = compose(
+        "What is retrieval-augmented generation?", [best, other], static_model
+    )
+    assert {c.hit.doc_id for c in citations} == {"rag"}
+    assert answer.startswith("Retrieval-augmented generation grounds")
+
+
+def test_another_article_adds_a_sentence_only_when_it_answers_better(
+    static_model: Embedder,
+) -> None:
+    best = _hit("a", "Tides are studied by oceanographers around the world for many reasons.", 0)
+    other = _hit("b", "Tides are caused by the gravitational pull of the Moon and the Sun.", 1)
+    answer, citations = compose(
+        "What causes tides? The Moon's gravitational pull?", [best, other], static_model
+    )
+    assert [c.hit.doc_id for c in citations] == ["a", "b"]
+    assert answer.index("oceanographers") < answer.index("gravitational")  # reading order
+
+
+def test_the_whole_article_is_searched_for_the_answer(static_model: Embedder) -> None:
+    lead = _hit("a", "Ocelots are wild cats that live in the Americas.", 3)
+    later = Hit(
+        row=4,
+        doc_id="a",
+        text="Ocelots hunt rabbits, rodents and fish at night.",
+        score=0.0,
+        heading="a",
+        ordinal=1,
+    )
+    answer, citations = compose(
+        "What do ocelots hunt at night?", [lead], static_model, lambda hit: [lead, later]
+    )
+    assert "rabbits" in answer and citations[0].hit.row in (3, 4)
+    assert any(c.hit.row == 4 for c in citations)
 
 
 def test_teaser_is_the_first_sentence_cut_at_a_word() -> None:
