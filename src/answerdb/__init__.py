@@ -58,6 +58,7 @@ def open(
     reranker: Reranker | None = None,
     create: bool = True,
     embedder: Embedder | None = None,
+    min_relevance: float | None = None,
 ) -> AnswerDB:
     """Open (or, with ``create``, create) the knowledge base at ``path``: a folder, or a store
     URI such as ``milvus-lite:kb.db`` or ``milvus://host:19530/collection`` (docs/scaling.md).
@@ -73,6 +74,8 @@ def open(
     or not ``create``, StoreError when Milvus cannot be reached, and ModelMismatchError on
     first use when the knowledge base was built with another model. ``reranker`` enables the
     ``*+rerank`` search modes (none ships built in: see answerdb.retrieve.rerank).
+    ``min_relevance`` moves the floor below which ``ask`` answers that the knowledge base has
+    no good answer (default: the floor measured for the model; 0 answers everything).
     """
     from answerdb.db import AnswerDB
     from answerdb.embed import DEFAULT_MODEL
@@ -84,7 +87,14 @@ def open(
     except BaseException:
         store.close()
         raise
-    return AnswerDB(store, model=name, fusion=fusion, embedder=embedder, reranker=reranker)
+    return AnswerDB(
+        store,
+        name,
+        fusion=fusion,
+        embedder=embedder,
+        reranker=reranker,
+        min_relevance=min_relevance,
+    )
 
 
 __all__ = [

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from answerdb.answer import generate as _generation
-from answerdb.answer.compose import compose
+from answerdb.answer.extractive import extractive_answer
 from answerdb.answer.generate import LLMConfig
 from answerdb.answer.related import related
+from answerdb.answer.relevance import relevance_floor
 from answerdb.answer.series import Series, learn_series
 from answerdb.embed import STATIC_MODEL, Embedder, holds_gil, load_embedder
 from answerdb.embed.worker import ProcessEmbedder
@@ -53,11 +53,14 @@ class AnswerDB:
         fusion: FusionSettings | None = None,
         embedder: Embedder | None = None,
         reranker: Reranker | None = None,
+        min_relevance: float | None = None,
     ) -> None:
         self._store = store
         self.reranker = reranker
         self.model_name = model
         self.fusion = fusion or FusionSettings()
+        # Below this relevance ``ask`` says the knowledge base has no good answer.
+        self.min_relevance = relevance_floor(model) if min_relevance is None else min_relevance
         self._embedder = embedder
         self._sentences: Embedder | None = None
         self._queries: OrderedDict[str, Vectors] = OrderedDict()
@@ -284,12 +287,21 @@ class AnswerDB:
         """``answer`` written by an LLM from its hits (``llm``, else the ANSWERDB_LLM_*
         environment), or the extractive one with ``note`` saying why not. It reads no store,
         so a server calls it without holding a handle. InputError when no LLM is configured."""
+        if not answer.answered:  # nothing to ground a generated answer in: the LLM is not asked
+            return answer
         return _generation.generate(_llm(llm), answer)
 
     @staticmethod
     def generate_stream(answer: Answer, llm: LLMConfig | None = None) -> Iterator[Answer | str]:
         """The LLM's text for ``answer`` piece by piece, then the final Answer (as ``generate``)."""
+        if not answer.answered:
+            return iter([answer])
         return _generation.stream_answer(_llm(llm), answer)
+
+    def clear_cache(self) -> None:
+        """Forget the query vectors kept for repeated questions: the next question of any
+        text is embedded again, as a new one is (what a benchmark times)."""
+        self._queries.clear()
 
     def _query_vector(self, text: str) -> Vectors:
         """Embed a query once: a repeated question (a page reloaded) costs no model call."""
@@ -302,28 +314,16 @@ class AnswerDB:
 
     def _extractive(self, question: str, k: int, where: Where | None, mode: str) -> Answer:
         hits = self.search(question, k=max(k, 10), where=where, mode=mode)
-        text, citations = compose(question, hits, self.sentence_model, self._article)
-        top = hits[0].doc_id if hits else None
-        cited = {c.hit.doc_id for c in citations}
-        keep = related(self._store, top, k=5, exclude=cited) if top else []
-        series = list(
-            dict.fromkeys(str(h.metadata["series"]) for h in hits[:3] if h.metadata.get("series"))
-        )
-        return Answer(
-            question=question,
-            text=text,
-            citations=citations,
-            hits=hits[:k],
-            keep_reading=keep,
-            series=series,
-        )
+        if not hits or self.relevance(question, where) < self.min_relevance:
+            # Nothing close enough: the nearest articles, offered as such, and no answer.
+            return Answer(question, "", [], hits[:k], [], answered=False)
+        return extractive_answer(question, hits, k, self._store, self.sentence_model)
 
-    def _article(self, hit: Hit) -> list[Hit]:
-        """Every passage of a hit's article, as hits an answer may cite."""
-        passages = self._store.passages(hit.doc_id)
-        return [
-            replace(hit, row=p.row, text=p.text, ordinal=p.ordinal, score=0.0) for p in passages
-        ] or [hit]
+    def relevance(self, question: str, where: Where | None = None) -> float:
+        """The cosine of the passage nearest to ``question``: how close the knowledge base
+        comes to answering it (``ask`` answers from ``min_relevance`` on)."""
+        nearest = self._store.vector_search(self._query_vector(question), 1, where)
+        return nearest[0].score if nearest else 0.0
 
     def related(self, doc_id: str, k: int = 5, exclude: Iterable[str] = ()) -> list[Any]:
         """Keep Reading for an article: the nearest other articles with teasers."""

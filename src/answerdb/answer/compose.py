@@ -186,10 +186,13 @@ def _render(chosen: list[_Candidate]) -> tuple[str, list[Citation]]:
     return " ".join(parts), cited
 
 
-def _terms(text: str) -> list[str]:
-    """The words of ``text`` that carry meaning, stemmed as the keyword index stems them."""
+@lru_cache(maxsize=50_000)
+def _terms(text: str) -> tuple[str, ...]:
+    """The words of ``text`` that carry meaning, stemmed as the keyword index stems them (kept:
+    the same sentences come back question after question)."""
     stem = _stemmer().stemWord
-    return [stem(w) for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in STOP_WORDS]
+    words = _WORD.findall(text.lower())
+    return tuple(stem(w) for w in words if len(w) > 1 and w not in STOP_WORDS)
 
 
 @lru_cache(maxsize=1)

@@ -16,7 +16,7 @@ import re
 import time
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,7 @@ from answerdb.types import Related
 
 Vectors = npt.NDArray[np.float32]
 # Articles this close to the one being read say the same thing: they are duplicates.
-DUPLICATE_SIMILARITY = 0.97
+DUPLICATE = 0.97
 TEASER_CHARS = 160
 # Calibrated on labelled collections (bench/reading.py, the demo's series and faq-python's
 # sections): at 1.5 to 2 standard deviations above what is usual for both articles, a pair is
@@ -43,6 +43,8 @@ PROFILE_ARTICLES = 512
 PROFILE_SECONDS = 60.0
 # Under this many articles nothing is usual: every other article is listed, nearest first.
 PROFILE_MIN = 8
+# Article vectors kept between profile measurements (a few KB each).
+ARTICLES_KEPT = 20_000
 # Passages searched for candidates, per article asked for.
 CANDIDATES_PER_ITEM = 10
 
@@ -56,15 +58,48 @@ class Profile:
     sample: Vectors
     ids: tuple[str, ...]
     made: float
+    _rows: dict[str, int] = field(init=False, repr=False, compare=False)
+    articles: dict[str, Vectors | None] = field(init=False, repr=False, compare=False)
+    usuals: dict[str, tuple[float, float]] = field(init=False, repr=False, compare=False)
 
     def centred(self, article: Vectors) -> Vectors:
         return _unit(article - self.mean)
 
-    def usual(self, centred: Vectors, doc_id: str) -> tuple[float, float]:
-        """The mean and spread of an article's similarities to the sample (itself left out)."""
-        sims = self.sample @ centred
-        sims = sims[[i != doc_id for i in self.ids]]
-        return float(sims.mean()), max(float(sims.std()), 1e-6)
+    def usual(self, centred: Vectors, doc_ids: list[str]) -> tuple[Vectors, Vectors]:
+        """The mean and spread of each article's similarities to the sample (itself left
+        out); ``centred`` holds one article a row. Kept with the profile, per article."""
+        known = self.usuals
+        todo = [i for i, doc_id in enumerate(doc_ids) if doc_id not in known]
+        if todo:
+            means, spreads = self._measure(centred[todo], [doc_ids[i] for i in todo])
+            for j, i in enumerate(todo):
+                known[doc_ids[i]] = (float(means[j]), float(spreads[j]))
+        pairs = np.array([known[doc_id] for doc_id in doc_ids], dtype=np.float32)
+        return pairs[:, 0], pairs[:, 1]
+
+    def _measure(self, centred: Vectors, doc_ids: list[str]) -> tuple[Vectors, Vectors]:
+        sims = self.sample @ centred.T
+        kept = np.ones(sims.shape, dtype=bool)
+        for column, doc_id in enumerate(doc_ids):
+            row = self.rows.get(doc_id)
+            if row is not None:
+                kept[row, column] = False
+        count = np.maximum(kept.sum(axis=0), 1)
+        mean = (sims * kept).sum(axis=0) / count
+        spread = np.sqrt((((sims - mean) ** 2) * kept).sum(axis=0) / count)
+        return mean.astype(np.float32), np.maximum(spread, 1e-6).astype(np.float32)
+
+    @property
+    def rows(self) -> dict[str, int]:
+        """Each sampled article's row in ``sample``."""
+        return self._rows
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_rows", {doc_id: i for i, doc_id in enumerate(self.ids)})
+        # Article vectors and their usual similarity met since this profile was made (they
+        # go stale with it).
+        object.__setattr__(self, "articles", {})
+        object.__setattr__(self, "usuals", {})
 
 
 _PROFILES: weakref.WeakKeyDictionary[Store, Profile] = weakref.WeakKeyDictionary()
@@ -146,17 +181,33 @@ def _scored(
     for hit in store.vector_search(query, max(k * CANDIDATES_PER_ITEM, 50)):
         if hit.doc_id not in skip:
             candidates.setdefault(hit.doc_id, (hit.heading, _series(hit.metadata)))
-    scored: list[tuple[float, str, str]] = []
-    for other, (heading, series) in candidates.items():
-        vector = article_vector(store.passage_vectors(other))
-        if vector is None or float(reader.vector @ vector) >= DUPLICATE_SIMILARITY:
-            continue
-        bonus = SERIES_BONUS if reader.series and series == reader.series else 0.0
-        score, least = _relatedness(profile, reader.doc_id, reader.vector, other, vector)
-        if profile is None or least + bonus >= RELATED_FLOOR:
-            scored.append((score + bonus, other, heading))
-    scored.sort(key=lambda item: -item[0])
-    return scored
+    others = [(o, _article(store, profile, o)) for o in candidates]
+    kept = [(o, v) for o, v in others if v is not None and float(reader.vector @ v) < DUPLICATE]
+    if not kept:
+        return []
+    vectors = np.stack([v for _, v in kept])
+    same = [reader.series != "" and candidates[o][1] == reader.series for o, _ in kept]
+    bonus = SERIES_BONUS * np.array(same, dtype=np.float32)
+    score, least = _relatedness(profile, reader, [o for o, _ in kept], vectors)
+    score, least = score + bonus, least + bonus
+    listed = [
+        (float(score[i]), other, candidates[other][0])
+        for i, (other, _) in enumerate(kept)
+        if profile is None or least[i] >= RELATED_FLOOR
+    ]
+    return sorted(listed, key=lambda item: -item[0])
+
+
+def _article(store: Store, profile: Profile | None, doc_id: str) -> Vectors | None:
+    """An article's vector, kept with the profile: read once per article while it lasts."""
+    if profile is None:
+        return article_vector(store.passage_vectors(doc_id))
+    if doc_id not in profile.articles:
+        if len(profile.articles) >= ARTICLES_KEPT:
+            profile.articles.clear()
+            profile.usuals.clear()
+        profile.articles[doc_id] = article_vector(store.passage_vectors(doc_id))
+    return profile.articles[doc_id]
 
 
 def _series(metadata: dict[str, Any]) -> str:
@@ -164,19 +215,21 @@ def _series(metadata: dict[str, Any]) -> str:
 
 
 def _relatedness(
-    profile: Profile | None, first_id: str, first: Vectors, second_id: str, second: Vectors
-) -> tuple[float, float]:
-    """The pair's similarity in standard deviations above what is usual for each article:
+    profile: Profile | None, reader: _Reader, ids: list[str], vectors: Vectors
+) -> tuple[Vectors, Vectors]:
+    """Each pair's similarity in standard deviations above what is usual for each article:
     their mean and the lesser; plain cosine (twice) without a profile."""
     if profile is None:
-        cosine = float(first @ second)
+        cosine = vectors @ reader.vector
         return cosine, cosine
-    a, b = profile.centred(first), profile.centred(second)
-    similarity = float(a @ b)
-    usual_a, spread_a = profile.usual(a, first_id)
-    usual_b, spread_b = profile.usual(b, second_id)
-    sides = ((similarity - usual_a) / spread_a, (similarity - usual_b) / spread_b)
-    return sum(sides) / 2, min(sides)
+    mine = profile.centred(reader.vector)
+    theirs = np.stack([profile.centred(v) for v in vectors])
+    similarity = theirs @ mine
+    usual_me, spread_me = profile.usual(mine[None, :], [reader.doc_id])
+    usual_them, spread_them = profile.usual(theirs, ids)
+    mine_side = (similarity - usual_me[0]) / spread_me[0]
+    their_side = (similarity - usual_them) / spread_them
+    return (mine_side + their_side) / 2, np.minimum(mine_side, their_side)
 
 
 def _entry(store: Store, doc_id: str, score: float) -> Related:

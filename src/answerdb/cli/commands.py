@@ -63,6 +63,7 @@ def _open(
         create=create,
         fusion=_fusion(args),
         reranker=_reranker(args),
+        min_relevance=getattr(args, "min_relevance", None),
     )
 
 
@@ -202,7 +203,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     modes = list(MODES) if args.mode == "all" else [args.mode]
     if reranker and args.mode == "all":
         modes.append("hybrid" + RERANK_SUFFIX)
-    with answerdb.open(args.store or kb, model, fusion=_fusion(args), reranker=reranker) as db:
+    settings = {"fusion": _fusion(args), "reranker": reranker, "min_relevance": args.min_relevance}
+    with answerdb.open(args.store or kb, model, **settings) as db:
         if not db.stats()["documents"]:
             with progress_bar(f"building {args.store or kb.name}") as bar:
                 db.ingest([data.corpus], progress=bar, on_error="raise")

@@ -20,6 +20,10 @@ MIGRATE_HELP = "copy a knowledge base to a new store, vectors included (resumabl
 MODEL_HELP = f"embedding model of a new knowledge base (default {DEFAULT_MODEL}; docs/models.md)"
 RERANKER_HELP = "a re-ranker to import (an object with score(query, passages), or its class)"
 CROWDING_HELP = "dense scores lose this times a passage's crowding (0.3; 0 turns it off)"
+MIN_RELEVANCE_HELP = (
+    "below this cosine of the nearest passage, say there is no good answer (default: measured"
+    " per model, 0.35 for MiniLM; lower answers more off-topic questions, higher declines more)"
+)
 QUESTION_HELP = "weight a question moves from the keyword list to the dense list (0.1)"
 SEARCH_MODES = (*MODES, *(mode + RERANK_SUFFIX for mode in MODES))
 EVAL_MODEL_HELP = (
@@ -98,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     retrieval(p, 5)
     p.add_argument("--generate", action="store_true", help="let the LLM write the answer")
+    p.add_argument("--min-relevance", type=float, metavar="COSINE", help=MIN_RELEVANCE_HELP)
     llm(p)
     p = command("serve", commands.cmd_serve, "serve reference pages and a JSON API over HTTP")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -147,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", metavar="URI", help=STORE_HELP + " (instead of --kb)")
     p.add_argument("--model", choices=MODELS, help=EVAL_MODEL_HELP)
     fusion_options(p)
+    p.add_argument("--min-relevance", type=float, metavar="COSINE", help=MIN_RELEVANCE_HELP)
     p.add_argument("--save", metavar="FILE", help="write this run as JSON, to --compare later")
     p.add_argument("--compare", metavar="FILE", help="show changes against a saved run")
     p = sub.add_parser("migrate", help=MIGRATE_HELP, description=MIGRATE_HELP)

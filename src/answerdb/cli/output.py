@@ -22,9 +22,17 @@ def _wrap(text: str, indent: str = "") -> str:
     return textwrap.fill(text, WIDTH, initial_indent=indent, subsequent_indent=indent)
 
 
+NO_ANSWER = "This knowledge base has no good answer to that question."
+
+
 def answer_text(answer: Answer) -> str:
-    """The question, the cited answer, its sources, series and Keep Reading."""
-    lines = [answer.question, "", _wrap(answer.text or "No answer found in this knowledge base.")]
+    """The question, the cited answer, its sources, series and Keep Reading; or, when there is
+    no good answer, that plainly and the nearest articles."""
+    if not answer.answered:
+        nearest = dict.fromkeys(f"  • {h.heading or h.doc_id}  ({h.doc_id})" for h in answer.hits)
+        lines = [answer.question, "", NO_ANSWER]
+        return "\n".join([*lines, "", "Nearest articles", *nearest] if nearest else lines)
+    lines = [answer.question, "", _wrap(answer.text or NO_ANSWER)]
     if answer.citations:
         lines += ["", "Sources"]
         lines += [

@@ -20,15 +20,6 @@ from answerdb.db import AnswerDB
 from answerdb.errors import InputError
 from answerdb.types import Answer
 
-ANSWER_METRICS = (
-    "answered",
-    "support",
-    "first_cited",
-    "rationale_hit",
-    "rationale_precision",
-    "ask_p50_ms",
-    "search_p50_ms",
-)
 # An answer sentence and the passage it cites: "... text. [2]".
 _CITED = re.compile(r"(.+?)\s*\[(\d{1,3})\](?=\s|$)")
 _WORDS = re.compile(r"\w+")
@@ -114,7 +105,9 @@ def evaluate_answers(
 def _one_answer(
     db: AnswerDB, text: str, relevant: dict[str, int], mode: str, gold: set[str] | None
 ) -> dict[str, float]:
+    db.clear_cache()  # each timed as a new question: its vector is made anew
     search_ms, _ = _timed(lambda: db.search(text, k=10, mode=mode))
+    db.clear_cache()
     ask_ms, answer = _timed(lambda: db.ask(text, mode=mode))
     sentences = cited_sentences(answer)
     row = {
