@@ -3,14 +3,23 @@ line and exit 2, never a traceback."""
 
 from __future__ import annotations
 
+import io
+import json
 import sys
 import tomllib
+import warnings
+from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from answerdb.cli.main import main
+from answerdb.server.config import ServerSettings
+from answerdb.server.logs import json_logging
+from answerdb.server.run import start_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 # Every package the server imports, by import name.
@@ -52,3 +61,33 @@ def test_a_missing_package_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("answerdb: error: serve needs uvicorn")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::", "example.org"])
+def test_binding_beyond_loopback_without_a_key_warns(host: str) -> None:
+    lines = start_lines("kb", host, 8000, ServerSettings(api_key=None))
+    assert any("warning" in line and host in line for line in lines)
+    assert not any("warning" in line for line in start_lines("kb", host, 80, ServerSettings("k")))
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
+def test_loopback_needs_no_warning(host: str) -> None:
+    assert not any("warning" in line for line in start_lines("kb", host, 80, ServerSettings()))
+
+
+def test_access_lines_and_warnings_are_whole_json_lines(read_app: FastAPI) -> None:
+    out = io.StringIO()
+    with json_logging(out), TestClient(read_app) as client:
+
+        def busy(i: int) -> None:
+            client.get("/health")
+            warnings.warn(f"a library complains\nover two lines {i}", UserWarning, stacklevel=1)
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(busy, range(40)))
+    lines = out.getvalue().splitlines()
+    entries = [json.loads(line) for line in lines]  # every line parses on its own
+    assert sum(e.get("path") == "/health" for e in entries) == 40
+    complaints = [e for e in entries if e.get("logger") == "py.warnings"]
+    assert len(complaints) == 40 and all(e["level"] == "warning" for e in complaints)
+    assert "over two lines" in complaints[0]["message"]
