@@ -26,6 +26,7 @@ class FakeLLM:
     def __init__(self) -> None:
         self.reply = REPLY
         self.behaviour = "ok"  # ok | error | slow | garbled
+        self.delay = 0.0  # seconds between streamed chunks, to watch an answer being written
         self.requests: list[dict[str, Any]] = []
         self.url = ""
 
@@ -65,6 +66,7 @@ def _handler(state: FakeLLM) -> type[BaseHTTPRequestHandler]:
             # Azure OpenAI sends its prompt filter results first, with no choices.
             _chunk(self.wfile, {"choices": [], "prompt_filter_results": [{"prompt_index": 0}]})
             for word in text.split(" "):
+                time.sleep(state.delay)
                 _chunk(self.wfile, {"choices": [{"index": 0, "delta": {"content": word + " "}}]})
             # stream_options.include_usage ends with a usage total, again with no choices.
             _chunk(
