@@ -39,6 +39,25 @@ def test_unknown_citations_are_removed_and_listed() -> None:
     assert checked.cited == [1, 2] and checked.unknown == [7, 9]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("This is covered in passage [7] and [8].", "This is covered."),
+        ("See passages [1] and [9] for more.", "See passage [1] for more."),
+        ("Models [9] are trained (see [8]).", "Models are trained."),
+        ("Tides [9] rise [1][2].", "Tides rise [1][2]."),
+    ],
+)
+def test_unknown_citations_leave_no_words_behind(text: str, expected: str) -> None:
+    assert check_citations(text, passages=2).text == expected
+
+
+def test_stream_skips_chunks_without_choices(llm: FakeLLM) -> None:
+    # The fake sends Azure's prompt-filter chunk first and a usage chunk last, both choices: [].
+    hits = [Hit(row=0, doc_id="d", text="t", score=1.0)]
+    assert "".join(stream(config(llm), "q", hits)).strip() == llm.reply
+
+
 def test_generated_answer_cites_the_hits(demo_db: AnswerDB, llm: FakeLLM) -> None:
     answer = demo_db.ask(CAREERS_QUESTION, generate=True, llm=config(llm))
     assert answer.generated and not answer.note

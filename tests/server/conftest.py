@@ -18,6 +18,8 @@ from fastapi.testclient import TestClient
 from answerdb.embed import Embedder
 from answerdb.server import KnowledgeBase, ServerSettings, create_app
 
+from .openapi_check import SchemaCheckedClient
+
 KEY = "test-key"
 
 
@@ -47,14 +49,14 @@ def read_app(demo_kb: Path, minilm: Embedder) -> Iterator[FastAPI]:
 
 @pytest.fixture(scope="module")
 def client(read_app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(read_app) as test_client:
+    with SchemaCheckedClient(read_app) as test_client:
         yield test_client
 
 
 @pytest.fixture
 def write_client(kb_copy: Path, minilm: Embedder) -> Iterator[TestClient]:
     app = make_app(kb_copy, minilm)
-    with TestClient(app) as test_client:
+    with SchemaCheckedClient(app) as test_client:
         yield test_client
     app.state.kb.close()
 

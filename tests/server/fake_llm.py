@@ -1,8 +1,10 @@
 """A small OpenAI-compatible chat-completions server on loopback, for tests only.
 
 It answers ``POST /v1/chat/completions`` with a fixed reply, whole or streamed as SSE chunks,
-and records the requests it got. ``behaviour`` switches it to failing (HTTP 500), slow (it
-waits longer than any test timeout) or garbled (a body that is not a chat completion).
+and records the requests it got. A stream starts and ends with chunks whose ``choices`` is
+empty, as Azure OpenAI's content-filter results and OpenAI's ``include_usage`` total are.
+``behaviour`` switches it to failing (HTTP 500), slow (it waits longer than any test timeout)
+or garbled (a body that is not a chat completion).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class FakeLLM:
     def __init__(self) -> None:
         self.reply = REPLY
         self.behaviour = "ok"  # ok | error | slow | garbled
+        self.delay = 0.0  # seconds between streamed chunks, to watch an answer being written
         self.requests: list[dict[str, Any]] = []
         self.url = ""
 
@@ -60,14 +63,24 @@ def _handler(state: FakeLLM) -> type[BaseHTTPRequestHandler]:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
+            # Azure OpenAI sends its prompt filter results first, with no choices.
+            _chunk(self.wfile, {"choices": [], "prompt_filter_results": [{"prompt_index": 0}]})
             for word in text.split(" "):
-                chunk = {"choices": [{"index": 0, "delta": {"content": word + " "}}]}
-                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                self.wfile.flush()
+                time.sleep(state.delay)
+                _chunk(self.wfile, {"choices": [{"index": 0, "delta": {"content": word + " "}}]})
+            # stream_options.include_usage ends with a usage total, again with no choices.
+            _chunk(
+                self.wfile, {"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 9}}
+            )
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
 
     return Handler
+
+
+def _chunk(out: Any, chunk: dict[str, Any]) -> None:
+    out.write(f"data: {json.dumps(chunk)}\n\n".encode())
+    out.flush()
 
 
 @contextmanager

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ..kb import CAREERS, CAREERS_QUESTION
+from .conftest import KEY
 
 
 def test_health(client: TestClient) -> None:
@@ -111,3 +112,66 @@ def test_access_log_is_json(client: TestClient, caplog: pytest.LogCaptureFixture
     entry = json.loads(caplog.records[-1].getMessage())
     assert entry["path"] == "/api/search" and entry["status"] == 200 and entry["ms"] >= 0
     assert "secret" not in caplog.text  # query strings stay out of the log
+
+
+def test_documents_are_listed_a_page_at_a_time(client: TestClient) -> None:
+    first = client.get("/api/documents", params={"limit": 50}).json()
+    assert first["total"] == 88 and len(first["items"]) == 50
+    assert first["next"] == "/api/documents?offset=50&limit=50"
+    rest = client.get(first["next"]).json()
+    assert len(rest["items"]) == 38 and rest["next"] is None
+    ids = [d["doc_id"] for d in first["items"] + rest["items"]]
+    assert len(set(ids)) == 88 and first["items"][0]["url"].startswith("/q/")
+    assert client.get("/api/documents", params={"limit": 0}).status_code == 422
+
+
+def test_one_series(client: TestClient) -> None:
+    vision = client.get("/api/series/computer-vision").json()
+    assert vision["name"] == "Computer vision" and len(vision["articles"]) == 11
+    assert client.get("/api/series/nope").status_code == 404
+
+
+def test_stream_without_generate_is_refused(client: TestClient) -> None:
+    reply = client.post("/api/ask", json={"question": "x", "stream": True})
+    assert reply.status_code == 422
+    assert reply.json()["detail"].startswith("stream: true needs generate: true")
+
+
+@pytest.mark.parametrize("route", ["/api/ask", "/api/documents"])
+def test_malformed_json_says_so(client: TestClient, route: str) -> None:
+    headers = {"content-type": "application/json", "X-API-Key": KEY}
+    reply = client.post(route, content=b'{"question": "x",', headers=headers)
+    assert reply.status_code == 422
+    assert reply.json()["detail"] == "the request body is not valid JSON"
+
+
+@pytest.mark.parametrize("route", ["/api/ask", "/api/documents"])
+def test_a_body_that_is_not_json_is_415(client: TestClient, route: str) -> None:
+    headers = {"content-type": "text/plain", "X-API-Key": KEY}
+    reply = client.post(route, content=b'{"question": "x"}', headers=headers)
+    assert reply.status_code == 415 and "application/json" in reply.json()["detail"]
+
+
+def test_head_and_favicon(client: TestClient) -> None:
+    for path in ("/", "/ask", f"/q/{CAREERS}", "/docs"):
+        assert client.head(path).status_code == 200, path
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert 'rel="icon"' in client.get("/").text
+
+
+def test_an_over_long_question_is_told_in_plain_words(client: TestClient) -> None:
+    reply = client.get("/ask", params={"q": "why " * 600})
+    assert reply.status_code == 422
+    assert "Your question is 2,400 characters long" in reply.text
+    assert "at most 2,000" in reply.text and "query.q" not in reply.text
+
+
+def test_article_links_keep_dot_segments(write_client: TestClient) -> None:
+    doc = {"doc_id": "../../etc/passwd", "question": "Where?", "text": "Dots stay."}
+    assert (
+        write_client.post("/api/documents", json=doc, headers={"X-API-Key": KEY}).status_code == 201
+    )
+    page = write_client.get("/").text
+    assert 'href="/q/%2E%2E/%2E%2E/etc/passwd"' in page
+    assert "Dots stay." in write_client.get("/q/%2E%2E/%2E%2E/etc/passwd").text

@@ -10,11 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from answerdb.embed import Embedder
-from answerdb.server.links import doc_url, segments
+from answerdb.server.links import doc_url
 
 from ..kb import CAREERS, CAREERS_QUESTION
 from .conftest import make_app
 from .fake_llm import FakeLLM, running
+from .openapi_check import SchemaCheckedClient
 
 
 def test_home_has_search_series_and_recent(client: TestClient) -> None:
@@ -63,9 +64,11 @@ def test_static_files(client: TestClient) -> None:
     assert client.get("/static/../app.py").status_code == 404
 
 
-def test_doc_url_and_segments() -> None:
+def test_doc_url_quotes_each_segment() -> None:
     assert doc_url("a/b c#d?") == "/q/a/b%20c%23d%3F"
-    assert segments("A [1] b [9].", {1}) == [("A ", None), ("[1]", 1), (" b [9].", None)]
+    # A browser resolves "." and ".." segments away; encoded, they stay part of the id.
+    assert doc_url("../../etc/passwd") == "/q/%2E%2E/%2E%2E/etc/passwd"
+    assert doc_url("a/./b") == "/q/a/%2E/b"
 
 
 @pytest.fixture
@@ -75,7 +78,7 @@ def llm_client(demo_kb: Path, minilm: Embedder) -> Iterator[tuple[TestClient, Fa
     with running() as llm:
         config = LLMConfig(url=llm.url, model="fake", timeout=10)
         app = make_app(demo_kb, minilm, llm=config)
-        with TestClient(app) as client:
+        with SchemaCheckedClient(app) as client:
             yield client, llm
         app.state.kb.close()
 
@@ -92,6 +95,9 @@ def test_api_streams_server_sent_events(llm_client: tuple[TestClient, FakeLLM]) 
     body = {"question": CAREERS_QUESTION, "generate": True, "stream": True}
     with client.stream("POST", "/api/ask", json=body) as reply:
         assert reply.headers["content-type"].startswith("text/event-stream")
+        # Nothing between (a cache, nginx) may hold the events back.
+        assert reply.headers["cache-control"] == "no-cache"
+        assert reply.headers["x-accel-buffering"] == "no"
         blocks = "".join(reply.iter_text()).strip().split("\n\n")
     events = [(b.split("\n")[0][7:], json.loads(b.split("\n")[1][6:])) for b in blocks]
     assert events[0][0] == "answer" and not events[0][1]["generated"]
@@ -114,8 +120,12 @@ def test_ask_page_streams_with_js_and_generates_without(
     client, llm = llm_client
     page = client.get("/ask", params={"q": CAREERS_QUESTION}).text
     assert 'data-stream="true"' in page and "/static/ask.js" in page and "<noscript>" in page
+    # The script shows these while and after the model writes; the page has them ready.
+    assert 'id="answer-status" role="status" hidden>A language model is writing' in page
+    assert 'id="answer-label" hidden>Written by a language model' in page
     generated = client.get("/ask", params={"q": CAREERS_QUESTION, "generate": "true"}).text
-    assert "Written by a language model" in generated and "ask.js" not in generated
+    label = 'id="answer-label">Written by a language model from the sources below.'
+    assert label in generated and "ask.js" not in generated
     llm.behaviour = "error"
     failed = client.get("/ask", params={"q": CAREERS_QUESTION, "generate": "true"}).text
     assert "did not answer" in failed and '<a class="cite" href="#source-1">' in failed

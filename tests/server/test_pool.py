@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 import answerdb
 from answerdb.server import KnowledgeBase, ServerSettings, create_app
@@ -13,6 +12,7 @@ from answerdb.types import Document
 
 from ..conftest import HashEmbedder
 from ..store.conftest import BACKENDS, uri_for
+from .openapi_check import SchemaCheckedClient
 
 DOCS = [
     Document(doc_id="ocelot", text="Ocelots are wild cats of the Americas.", source="t"),
@@ -30,7 +30,7 @@ def test_the_pool_serves_every_backend(
     kb = KnowledgeBase.open(uri, readers=2, embedder=hash_embedder, create=False)
     app = create_app(kb, ServerSettings(api_key=None, llm=None, readers=2))
     try:
-        with TestClient(app) as client:
+        with SchemaCheckedClient(app) as client:
             hits = client.get("/api/search", params={"q": "wild cats", "mode": "keyword"}).json()
             assert hits[0]["doc_id"] == "ocelot"
             assert client.get("/health").json()["documents"] == 2

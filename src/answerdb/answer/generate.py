@@ -80,22 +80,56 @@ def messages(question: str, hits: list[Hit]) -> list[dict[str, str]]:
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
+# A run of citation marks with what belongs to it: "(see passages [2] and [9])", " [1][3]".
+_CITED_RUN = re.compile(
+    r"(?P<pre>[ \t]*)(?P<open>\((?:see |cf\. )?)?"
+    r"(?P<lead>(?:\b(?:see|in|from|per|cf\.)[ \t]+)?\b(?:passages?|sources?)[ \t]+)?"
+    r"(?P<marks>\[\d{1,3}\](?:[ \t]*(?:,|;|and|&|or)?[ \t]*\[\d{1,3}\])*)"
+    r"(?P<close>\))?",
+    re.IGNORECASE,
+)
+
+
 def check_citations(text: str, passages: int) -> CheckedText:
-    """Keep ``[n]`` marks for passages 1..``passages``; drop (and list) any other."""
+    """Keep ``[n]`` marks for passages 1..``passages``; drop (and list) any other, with the
+    words that only introduced it ("in passage [9]") and the space before it."""
     cited: list[int] = []
     unknown: list[int] = []
 
     def keep(match: re.Match[str]) -> str:
-        number = int(match.group(1))
-        if 1 <= number <= passages:
-            cited.append(number)
-            return match.group(0)
-        unknown.append(number)
-        return ""
+        numbers = [int(n) for n in CITATION.findall(match.group("marks"))]
+        known = [n for n in numbers if 1 <= n <= passages]
+        cited.extend(known)
+        unknown.extend(n for n in numbers if n not in known)
+        if known:
+            return _rebuilt(match, known)
+        return _removed(match)
 
-    checked = CITATION.sub(keep, text)
-    checked = re.sub(r"[ \t]+([.,;:])", r"\1", checked)
+    checked = _CITED_RUN.sub(keep, text)
     return CheckedText(checked.strip(), sorted(set(cited)), sorted(set(unknown)))
+
+
+def _rebuilt(match: re.Match[str], known: list[int]) -> str:
+    """The run with only the ``known`` marks, joined as they were written."""
+    marks = match.group("marks")
+    adjacent = re.fullmatch(r"(?:\[\d{1,3}\])+", marks) is not None
+    written = [f"[{n}]" for n in known]
+    joined = "".join(written) if adjacent else " and ".join(written)
+    lead = match.group("lead") or ""
+    if len(known) == 1:
+        lead = re.sub(r"\b(passage|source)s\b", r"\1", lead, flags=re.IGNORECASE)
+    parts = (match.group("pre"), match.group("open"), lead, joined, match.group("close"))
+    return "".join(p or "" for p in parts)
+
+
+def _removed(match: re.Match[str]) -> str:
+    """What stays of a run of unknown marks: a bracket left open or closed by other words,
+    and one space where words would otherwise meet."""
+    opened, closed = match.group("open"), match.group("close")
+    if bool(opened) != bool(closed):
+        return (match.group("pre") or "") + (opened or closed or "")
+    after = match.string[match.end() : match.end() + 1]
+    return match.group("pre")[:1] if after.isalnum() else ""
 
 
 def complete(config: LLMConfig, question: str, hits: list[Hit]) -> str:
@@ -207,8 +241,13 @@ def _sse_piece(line: str) -> str | None:
     data = line[5:].strip()
     if data == "[DONE]":
         return None
-    choice = json.loads(data)["choices"][0]
-    return str(choice.get("delta", {}).get("content") or "")
+    payload = json.loads(data)
+    choices = payload.get("choices") if isinstance(payload, dict) else None
+    if not choices:
+        # Azure's content-filter results and the include_usage total come with no choices.
+        return ""
+    delta = choices[0].get("delta") or {}
+    return str(delta.get("content") or "")
 
 
 def _describe(exc: Exception, config: LLMConfig) -> str:

@@ -107,8 +107,17 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from answerdb.server.config import ServerSettings  # the serve extra, only when serving
-    from answerdb.server.run import serve
+    try:  # the web packages load only when serving
+        from answerdb.server.config import ServerSettings
+        from answerdb.server.run import serve
+    except ImportError as exc:
+        missing = exc.name or "a package it needs"
+        print(
+            f"answerdb: error: serve needs {missing}, which is not installed: "
+            "pip install --upgrade answerdb",
+            file=sys.stderr,
+        )
+        return 2
 
     settings = ServerSettings.from_env(
         llm=LLMConfig.from_env(args.llm_url, args.llm_model),

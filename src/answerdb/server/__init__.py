@@ -1,11 +1,14 @@
-"""Serve a knowledge base: a reference site and a JSON API (needs the ``serve`` extra)."""
+"""Serve a knowledge base: a reference site and a JSON API."""
 
 from __future__ import annotations
 
 try:
     import fastapi  # noqa: F401
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError("serving needs the 'serve' extra: pip install 'answerdb[serve]'") from exc
+    # FastAPI is a dependency of answerdb; an install without it is damaged or partial.
+    raise ImportError(
+        "serving needs fastapi: pip install --upgrade answerdb", name="fastapi"
+    ) from exc
 
 from answerdb.server.app import create_app
 from answerdb.server.config import ServerSettings

@@ -7,20 +7,30 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException
 
 from answerdb import __version__
 from answerdb.db import AnswerDB
-from answerdb.errors import AnswerDBError, InputError, LockedError
 from answerdb.server.api import api_router
 from answerdb.server.config import ServerSettings
-from answerdb.server.middleware import AccessLog, BodyLimit
-from answerdb.server.pages import HERE, page_router, templates
+from answerdb.server.docs import add_docs
+from answerdb.server.errors import error_handlers
+from answerdb.server.forms import form_router
+from answerdb.server.middleware import AccessLog, BodyLimit, SecurityHeaders
+from answerdb.server.pages import page_router
 from answerdb.server.pool import KnowledgeBase
+from answerdb.server.schemas import HealthOut
+from answerdb.server.security import Access
+from answerdb.server.site import HERE, Site
+
+DESCRIPTION = (
+    "Ask, search and browse one answerdb knowledge base. Writes need the API key "
+    "(`Authorization: Bearer KEY` or `X-API-Key: KEY`; the Authorize button sets it), and so "
+    "do reads when the server runs with --protect-reads. Browsers may sign in at /sign-in "
+    "instead; a signed-in write must send the page's CSRF token as X-CSRF-Token."
+)
 
 
 def create_app(
@@ -46,25 +56,42 @@ def create_app(
     app = FastAPI(
         title=f"{settings.title} API",
         version=__version__,
-        description="Ask, search and browse one answerdb knowledge base.",
+        description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by add_docs, from local files
+        redoc_url=None,
     )
+    access = Access(settings.api_key, settings.protect_reads)
+    site = Site(settings, access)
     app.state.kb = base
     app.state.settings = settings
-    app.include_router(api_router(base, settings))
-    app.include_router(page_router(base, settings))
+    app.include_router(api_router(base, settings, access))
+    app.include_router(page_router(base, site))
+    app.include_router(form_router(base, site))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    add_docs(app, site)
+    _plain_routes(app, base, settings)
+    error_handlers(app, site)
+    app.add_middleware(BodyLimit, limit=settings.max_body)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)
+    return app
 
-    @app.get("/health", summary="Liveness: the server answers and the catalog is readable")
+
+def _plain_routes(app: FastAPI, base: KnowledgeBase, settings: ServerSettings) -> None:
+    @app.get(
+        "/health",
+        response_model=HealthOut,
+        summary="Liveness: the server answers and the catalog is readable",
+    )
     def health() -> dict[str, Any]:
         with base.reading() as db:
             documents = db.stats()["documents"]
         return {"status": "ok", "documents": documents, "llm": settings.llm is not None}
 
-    _error_handlers(app)
-    app.add_middleware(BodyLimit, limit=settings.max_body)
-    app.add_middleware(AccessLog)
-    return app
+    @app.api_route("/favicon.ico", methods=["GET", "HEAD"], include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")
 
 
 def _knowledge_base(kb: str | Path | AnswerDB | KnowledgeBase, settings: ServerSettings) -> Any:
@@ -73,45 +100,3 @@ def _knowledge_base(kb: str | Path | AnswerDB | KnowledgeBase, settings: ServerS
     if isinstance(kb, AnswerDB):
         return KnowledgeBase.wrap(kb)
     return KnowledgeBase.open(kb, readers=settings.readers)
-
-
-def _error_handlers(app: FastAPI) -> None:
-    pages = templates()
-
-    def reply(request: Request, status: int, message: str, **extra: Any) -> Response:
-        if _wants_json(request):
-            return JSONResponse({"detail": message, **extra}, status_code=status)
-        context = {"title": "Not found" if status == 404 else "Error", "message": message}
-        context["site"] = app.state.settings.title
-        return pages.TemplateResponse(request, "error.html", context, status_code=status)
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
-        response = reply(request, exc.status_code, str(exc.detail))
-        response.headers.update(exc.headers or {})
-        return response
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        errors = [
-            f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}"
-            for e in exc.errors()
-        ]
-        return reply(request, 422, "; ".join(errors), errors=errors)
-
-    @app.exception_handler(InputError)
-    async def bad_input(request: Request, exc: InputError) -> Response:
-        return reply(request, 422, str(exc))
-
-    @app.exception_handler(LockedError)
-    async def locked(request: Request, exc: LockedError) -> Response:
-        return reply(request, 503, str(exc))
-
-    @app.exception_handler(AnswerDBError)
-    async def failed(request: Request, exc: AnswerDBError) -> Response:
-        return reply(request, 409, str(exc))
-
-
-def _wants_json(request: Request) -> bool:
-    path = request.url.path
-    return path.startswith(("/api/", "/health", "/docs", "/openapi")) or path == "/api"

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Container
 from pathlib import PurePath
 from typing import Any
 from urllib.parse import quote
 
 from answerdb.answer.series import Series
-from answerdb.text import CITATION, slugify
+from answerdb.text import slugify
 from answerdb.types import Document
 
 
 def doc_url(doc_id: str) -> str:
-    """The article page of a document: ``/q/`` + the id, percent-encoded (reversible)."""
-    return "/q/" + quote(doc_id, safe="/")
+    """The article page of a document: ``/q/`` + the id, each segment percent-encoded
+    (reversible); ``.`` and ``..`` segments too, so a browser never resolves them away."""
+    return "/q/" + "/".join(_segment(part) for part in doc_id.split("/"))
 
 
 def series_slugs(groups: list[Series]) -> dict[str, Series]:
@@ -28,27 +27,6 @@ def series_slugs(groups: list[Series]) -> dict[str, Series]:
             slug = f"{_slug(group.name)}-{n}"
         found[slug] = group
     return found
-
-
-def segments(text: str, known: Container[int]) -> list[tuple[str, int | None]]:
-    """Answer text cut into plain runs and ``[n]`` marks, so a template can link the marks
-    to their sources while escaping the text."""
-    parts: list[tuple[str, int | None]] = []
-    cursor = 0
-    for match in CITATION.finditer(text):
-        number = int(match.group(1))
-        if number not in known:
-            continue
-        parts.append((text[cursor : match.start()], None))
-        parts.append((match.group(0), number))
-        cursor = match.end()
-    parts.append((text[cursor:], None))
-    return [p for p in parts if p[0]]
-
-
-def paragraphs(text: str) -> list[str]:
-    """The paragraphs of an article's text, one per line or block."""
-    return [block.strip() for block in re.split(r"\n+", text) if block.strip()]
 
 
 def source_label(doc: Document) -> str:
@@ -73,6 +51,12 @@ def series_summary(slug: str, group: Series) -> dict[str, Any]:
         "terms": group.terms,
         "articles": [article_summary(doc) for doc in group.articles],
     }
+
+
+def _segment(part: str) -> str:
+    if part in (".", ".."):
+        return part.replace(".", "%2E")
+    return quote(part, safe="")
 
 
 def _slug(name: str) -> str:

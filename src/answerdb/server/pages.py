@@ -6,51 +6,32 @@ the ask page when an LLM is configured. Templates autoescape everything they pri
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from answerdb.answer.series import Series
 from answerdb.db import AnswerDB
-from answerdb.server.config import ServerSettings
-from answerdb.server.links import (
-    article_summary,
-    doc_url,
-    paragraphs,
-    segments,
-    series_slugs,
-    source_label,
-)
+from answerdb.server.links import article_summary, series_slugs, source_label
 from answerdb.server.pool import KnowledgeBase
 from answerdb.server.security import reader_guard
+from answerdb.server.site import Site
 
-HERE = Path(__file__).resolve().parent
 RECENT = 8
 NEIGHBOURS = 2
+MAX_QUESTION = 2000
+PAGE = ["GET", "HEAD"]
 
 
-def templates() -> Jinja2Templates:
-    """The page templates, with the helpers they call."""
-    found = Jinja2Templates(directory=HERE / "templates")
-    found.env.globals.update(doc_url=doc_url, segments=segments, paragraphs=paragraphs)
-    return found
-
-
-def page_router(kb: KnowledgeBase, settings: ServerSettings) -> APIRouter:
+def page_router(kb: KnowledgeBase, site: Site) -> APIRouter:
     """Every HTML page, bound to one knowledge base."""
-    guard = Depends(reader_guard(settings.api_key, settings.protect_reads))
+    guard = Depends(reader_guard(site.access))
     router = APIRouter(dependencies=[guard], include_in_schema=False)
-    pages = templates()
+    render = site.page
+    settings = site.settings
 
-    def render(request: Request, name: str, **context: Any) -> HTMLResponse:
-        context.setdefault("title", settings.title)
-        context["site"] = settings.title
-        return pages.TemplateResponse(request, name, context)
-
-    @router.get("/", response_class=HTMLResponse)
+    @router.api_route("/", methods=PAGE, response_class=HTMLResponse)
     def home(request: Request) -> HTMLResponse:
         with kb.reading() as db:
             documents = db.documents()
@@ -58,7 +39,7 @@ def page_router(kb: KnowledgeBase, settings: ServerSettings) -> APIRouter:
         slugs = series_slugs(kb.series())
         return render(request, "home.html", series=slugs, recent=recent, count=len(documents))
 
-    @router.get("/q/{doc_id:path}", response_class=HTMLResponse)
+    @router.api_route("/q/{doc_id:path}", methods=PAGE, response_class=HTMLResponse)
     def article(request: Request, doc_id: str) -> HTMLResponse:
         with kb.reading() as db:
             doc = db.document(doc_id)
@@ -76,14 +57,18 @@ def page_router(kb: KnowledgeBase, settings: ServerSettings) -> APIRouter:
             place=place,
         )
 
-    @router.get("/ask", response_class=HTMLResponse)
-    def ask(
-        request: Request,
-        q: str = Query("", max_length=2000),
-        generate: bool = False,
-    ) -> HTMLResponse:
+    @router.api_route("/ask", methods=PAGE, response_class=HTMLResponse)
+    def ask(request: Request, q: str = "", generate: bool = False) -> HTMLResponse:
         if not q.strip():
             return render(request, "ask.html", title="Ask", question="", answer=None)
+        if len(q) > MAX_QUESTION:
+            problem = (
+                f"Your question is {len(q):,} characters long; a question can have at most "
+                f"{MAX_QUESTION:,}. Shorten it and ask again."
+            )
+            return render(
+                request, "ask.html", 422, title="Question too long", question=q, problem=problem
+            )
         with kb.reading() as db:
             answer = db.ask(q, k=5)
         llm = settings.llm
@@ -92,7 +77,7 @@ def page_router(kb: KnowledgeBase, settings: ServerSettings) -> APIRouter:
         stream = llm is not None and not generate and bool(answer.hits)
         return render(request, "ask.html", title=q, question=q, answer=answer, stream=stream)
 
-    @router.get("/series/{slug}", response_class=HTMLResponse)
+    @router.api_route("/series/{slug}", methods=PAGE, response_class=HTMLResponse)
     def series(request: Request, slug: str) -> HTMLResponse:
         group = series_slugs(kb.series()).get(slug)
         if group is None:

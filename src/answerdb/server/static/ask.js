@@ -6,6 +6,8 @@
   if (!section || !window.fetch || !window.ReadableStream) return;
   const textBox = document.getElementById("answer-text");
   const note = document.getElementById("answer-note");
+  const status = document.getElementById("answer-status");
+  const label = document.getElementById("answer-label");
   const extractive = textBox.innerHTML;
 
   function showNote(message) {
@@ -13,30 +15,12 @@
     note.hidden = !message;
   }
 
-  // Text with [n] marks as nodes: links for known sources, plain text for the rest.
-  function renderCited(text, numbers) {
-    const p = document.createElement("p");
-    const pattern = /\[(\d{1,3})\]/g;
-    let cursor = 0;
-    let match;
-    while ((match = pattern.exec(text)) !== null) {
-      p.appendChild(document.createTextNode(text.slice(cursor, match.index)));
-      const n = Number(match[1]);
-      if (numbers.includes(n)) {
-        const a = document.createElement("a");
-        a.className = "cite";
-        a.href = "#source-" + n;
-        a.textContent = match[0];
-        p.appendChild(a);
-      } else {
-        p.appendChild(document.createTextNode(match[0]));
-      }
-      cursor = match.index + match[0].length;
-    }
-    p.appendChild(document.createTextNode(text.slice(cursor)));
-    textBox.replaceChildren(p);
+  function writing(busy) {
+    section.setAttribute("aria-busy", busy ? "true" : "false");
+    status.hidden = !busy;
   }
 
+  // The server sends the passages and the answer as sanitised HTML (render.py).
   function renderSources(citations) {
     const list = document.getElementById("source-list");
     list.replaceChildren();
@@ -49,30 +33,41 @@
       const a = document.createElement("a");
       a.href = c.url;
       a.textContent = c.hit.heading || c.hit.doc_id;
+      const where = document.createElement("span");
+      where.className = "muted";
+      where.textContent = "— passage " + (c.hit.ordinal + 1);
       const quote = document.createElement("blockquote");
-      quote.textContent = c.hit.text;
-      li.append(num, " ", a, quote);
+      quote.className = "passage";
+      quote.innerHTML = c.html;
+      li.append(num, " ", a, " ", where, quote);
       list.appendChild(li);
     }
   }
 
   function finish(answer) {
     if (answer.generated) {
-      renderCited(answer.text, answer.citations.map((c) => c.number));
+      textBox.innerHTML = answer.html;
       renderSources(answer.citations);
     } else {
       textBox.innerHTML = extractive;
     }
+    label.hidden = !answer.generated;
     showNote(answer.note || "");
-    section.setAttribute("aria-busy", "false");
+    writing(false);
+  }
+
+  // The text so far, shown as plain text until the checked answer arrives.
+  function showPartial(text) {
+    const p = document.createElement("p");
+    p.className = "writing";
+    p.textContent = text;
+    textBox.replaceChildren(p);
   }
 
   function handle(event, data, state) {
     if (event === "token") {
       state.text += data.text;
-      const p = document.createElement("p");
-      p.textContent = state.text;
-      textBox.replaceChildren(p);
+      showPartial(state.text);
     } else if (event === "done") {
       state.done = true;
       finish(data);
@@ -80,7 +75,7 @@
   }
 
   async function stream() {
-    section.setAttribute("aria-busy", "true");
+    writing(true);
     const state = { text: "", done: false };
     const response = await fetch("/api/ask", {
       method: "POST",
@@ -108,7 +103,8 @@
 
   stream().catch(function (error) {
     textBox.innerHTML = extractive;
+    label.hidden = true;
     showNote("The generated answer could not be shown (" + error.message + "); showing the extractive answer.");
-    section.setAttribute("aria-busy", "false");
+    writing(false);
   });
 })();
