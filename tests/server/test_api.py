@@ -175,3 +175,10 @@ def test_article_links_keep_dot_segments(write_client: TestClient) -> None:
     page = write_client.get("/").text
     assert 'href="/q/%2E%2E/%2E%2E/etc/passwd"' in page
     assert "Dots stay." in write_client.get("/q/%2E%2E/%2E%2E/etc/passwd").text
+
+
+def test_ask_says_when_there_is_no_answer(client: TestClient) -> None:
+    data = client.post("/api/ask", json={"question": "How do I bake sourdough bread?"}).json()
+    assert data["answered"] is False and data["text"] == "" and data["citations"] == []
+    assert data["hits"] and data["keep_reading"] == []
+    assert client.post("/api/ask", json={"question": CAREERS_QUESTION}).json()["answered"]

@@ -129,3 +129,16 @@ def test_ask_page_streams_with_js_and_generates_without(
     llm.behaviour = "error"
     failed = client.get("/ask", params={"q": CAREERS_QUESTION, "generate": "true"}).text
     assert "did not answer" in failed and '<a class="cite" href="#source-1">' in failed
+
+
+def test_ask_page_says_when_there_is_no_answer(client: TestClient) -> None:
+    page = client.get("/ask", params={"q": "How do I bake sourdough bread?"}).text
+    assert "no good answer" in page and "Nearest articles" in page
+    assert 'id="source-1"' not in page
+
+
+def test_ask_page_links_the_series_of_its_answer(client: TestClient) -> None:
+    page = client.get("/ask", params={"q": CAREERS_QUESTION}).text
+    assert (
+        "Learn series:" in page and '<a href="/series/computer-vision">Computer vision</a>' in page
+    )

@@ -123,6 +123,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         llm=LLMConfig.from_env(args.llm_url, args.llm_model),
         protect_reads=args.protect_reads,
         readers=args.readers,
+        min_relevance=args.min_relevance,
     )
     serve(args.path, args.host, args.port, settings)
     return 0
@@ -212,8 +213,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     modes = list(MODES) if args.mode == "all" else [args.mode]
     if reranker and args.mode == "all":
         modes.append("hybrid" + RERANK_SUFFIX)
-    settings = {"fusion": _fusion(args), "reranker": reranker, "min_relevance": args.min_relevance}
-    with answerdb.open(args.store or kb, model, **settings) as db:
+    floor = args.min_relevance
+    opened = answerdb.open(
+        args.store or kb, model, fusion=_fusion(args), reranker=reranker, min_relevance=floor
+    )
+    with opened as db:
         if not db.stats()["documents"]:
             with progress_bar(f"building {args.store or kb.name}") as bar:
                 db.ingest([data.corpus], progress=bar, on_error="raise")

@@ -109,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--readers", type=int, default=4, help="concurrent read handles")
     p.add_argument("--protect-reads", action="store_true", help="reads need the API key too")
+    p.add_argument("--min-relevance", type=float, metavar="COSINE", help=MIN_RELEVANCE_HELP)
     llm(p)
     p = command("search", commands.cmd_search, "search passages")
     p.add_argument("query")

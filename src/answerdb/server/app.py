@@ -99,4 +99,4 @@ def _knowledge_base(kb: str | Path | AnswerDB | KnowledgeBase, settings: ServerS
         return kb
     if isinstance(kb, AnswerDB):
         return KnowledgeBase.wrap(kb)
-    return KnowledgeBase.open(kb, readers=settings.readers)
+    return KnowledgeBase.open(kb, readers=settings.readers, min_relevance=settings.min_relevance)

@@ -21,6 +21,8 @@ class ServerSettings:
     llm: LLMConfig | None = None
     readers: int = 4
     title: str = "answerdb"
+    # Below this relevance a question gets "no good answer" (None: the model's measured floor).
+    min_relevance: float | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> ServerSettings:

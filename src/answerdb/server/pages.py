@@ -74,8 +74,12 @@ def page_router(kb: KnowledgeBase, site: Site) -> APIRouter:
         llm = settings.llm
         if generate and llm is not None:  # the no-JavaScript way to a generated answer
             answer = AnswerDB.generate(answer, llm)
-        stream = llm is not None and not generate and bool(answer.hits)
-        return render(request, "ask.html", title=q, question=q, answer=answer, stream=stream)
+        stream = llm is not None and not generate and answer.answered
+        links = {g.name: f"/series/{slug}" for slug, g in series_slugs(kb.series()).items()}
+        series = [(name, links.get(name)) for name in answer.series]
+        return render(
+            request, "ask.html", title=q, question=q, answer=answer, stream=stream, series=series
+        )
 
     @router.api_route("/series/{slug}", methods=PAGE, response_class=HTMLResponse)
     def series(request: Request, slug: str) -> HTMLResponse:

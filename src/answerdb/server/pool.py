@@ -42,15 +42,19 @@ class KnowledgeBase:
         model: str | None = None,
         embedder: Embedder | None = None,
         create: bool = True,
+        min_relevance: float | None = None,
     ) -> KnowledgeBase:
         """Open a knowledge base (a folder or a store URI; ``create`` one that is not there):
         one writer and ``readers`` read-only handles, all sharing one embedding model
         (``embedder``, else ``model`` loaded, else the model it records, else DEFAULT_MODEL)."""
-        writer = answerdb.open(path, model=model, create=create, embedder=embedder)
+        writer = answerdb.open(
+            path, model=model, create=create, embedder=embedder, min_relevance=min_relevance
+        )
         try:
             shared = writer.embedder  # loads it, and records it in a new knowledge base
             pool = [
-                answerdb.open(path, readonly=True, embedder=shared) for _ in range(max(1, readers))
+                answerdb.open(path, readonly=True, embedder=shared, min_relevance=min_relevance)
+                for _ in range(max(1, readers))
             ]
         except BaseException:
             writer.close()

@@ -16,7 +16,9 @@ from answerdb.server.pool import KnowledgeBase
 
 def serve(location: str | Path, host: str, port: int, settings: ServerSettings) -> None:
     """Serve the knowledge base at ``location`` (a folder or a store URI) until interrupted."""
-    kb = KnowledgeBase.open(location, readers=settings.readers, create=False)
+    kb = KnowledgeBase.open(
+        location, readers=settings.readers, create=False, min_relevance=settings.min_relevance
+    )
     app = create_app(kb, settings)
     for line in start_lines(str(location), host, port, settings):
         print(line, file=sys.stderr)

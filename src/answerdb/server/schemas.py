@@ -57,6 +57,11 @@ class AnswerOut(BaseModel):
     hits: list[HitOut]
     keep_reading: list[RelatedOut]
     series: list[str] = Field(default_factory=list)
+    answered: bool = Field(
+        default=True,
+        description="false when the knowledge base has no good answer: text is empty and hits "
+        "are the nearest articles",
+    )
     generated: bool = Field(default=False, description="whether a language model wrote it")
     note: str = Field(default="", description="why a generated answer is missing, if it is")
 
