@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from answerdb.answer import generate as _generation
 from answerdb.answer.extractive import extractive_answer
@@ -18,12 +18,13 @@ from answerdb.answer.series import Series, learn_series
 from answerdb.embed import STATIC_MODEL, Embedder, holds_gil, load_embedder
 from answerdb.embed.worker import ProcessEmbedder
 from answerdb.errors import InputError, ModelMismatchError
-from answerdb.ingest import iter_sources, read_path
+from answerdb.ingest import iter_sources, read_path, total_bytes
 from answerdb.ingest.pipeline import Embedding, Progress, store_documents
 from answerdb.retrieve.crowding import discount
 from answerdb.retrieve.fusion import MODES, FusionSettings, fuse
 from answerdb.retrieve.rerank import RERANK_DEPTH, RERANK_SUFFIX, Reranker, rerank
 from answerdb.store.base import Store
+from answerdb.text import check_text
 from answerdb.types import Answer, CheckReport, Document, Hit, IngestReport, Skipped, Vectors
 from answerdb.where import Where
 
@@ -41,6 +42,7 @@ PROCESS_BATCH_PASSAGES = 1024
 QUERY_CACHE = 64
 # The most hits one search returns (SQLite's LIMIT takes 64-bit integers; people read far fewer).
 MAX_K = 10_000
+T = TypeVar("T")
 
 
 class AnswerDB:
@@ -64,6 +66,8 @@ class AnswerDB:
         self._embedder = embedder
         self._sentences: Embedder | None = None
         self._queries: OrderedDict[str, Vectors] = OrderedDict()
+        # The cosine of the nearest passage, by (question, filter), from the last searches.
+        self._closest: OrderedDict[tuple[str, str], float] = OrderedDict()
 
     # -- lifecycle ------------------------------------------------------------------------
     @property
@@ -129,7 +133,7 @@ class AnswerDB:
         report = IngestReport()
         sources = list(iter_sources(paths))
         # A child process that embeds (if the model needs one) starts loading before the reading.
-        with self._embedding_process(_file_bytes(file for file, _ in sources)) as child:
+        with self._embedding_process(total_bytes(file for file, _ in sources)) as child:
             documents: list[Document] = []
             for file, base in sources:
                 try:
@@ -222,7 +226,7 @@ class AnswerDB:
             )
         if not query.strip():
             raise InputError("the query is empty")
-        _check_text("the query", query)
+        check_text("the query", query)
         _check_k(k, least=0)
         hits = self._retrieve(query, max(k, RERANK_DEPTH if base != mode else 0), where, base)
         if self.reranker is not None and base != mode:
@@ -233,7 +237,9 @@ class AnswerDB:
         depth = max(k, self.fusion.depth)
         if mode == "keyword":
             return self._store.keyword_search(query, k, where)
-        dense = self._uncrowded(self._store.vector_search(self._query_vector(query), depth, where))
+        nearest = self._store.vector_search(self._query_vector(query), depth, where)
+        self._remember(self._closest, (query, repr(where)), nearest[0].score if nearest else 0.0)
+        dense = self._uncrowded(nearest)
         if mode == "dense":
             return dense[:k]
         keyword = self._store.keyword_search(query, depth, where)
@@ -302,15 +308,22 @@ class AnswerDB:
         """Forget the query vectors kept for repeated questions: the next question of any
         text is embedded again, as a new one is (what a benchmark times)."""
         self._queries.clear()
+        self._closest.clear()
 
     def _query_vector(self, text: str) -> Vectors:
         """Embed a query once: a repeated question (a page reloaded) costs no model call."""
         vector = self._queries.get(text)
         if vector is None:
-            vector = self._queries[text] = self.embedder.embed_query(text)
-            if len(self._queries) > QUERY_CACHE:
-                self._queries.popitem(last=False)
+            vector = self._remember(self._queries, text, self.embedder.embed_query(text))
         return vector
+
+    @staticmethod
+    def _remember(cache: OrderedDict[Any, T], key: Any, value: T) -> T:
+        """Keep ``value`` in a cache of the last QUERY_CACHE questions."""
+        cache[key] = value
+        if len(cache) > QUERY_CACHE:
+            cache.popitem(last=False)
+        return value
 
     def _extractive(self, question: str, k: int, where: Where | None, mode: str) -> Answer:
         hits = self.search(question, k=max(k, 10), where=where, mode=mode)
@@ -322,6 +335,9 @@ class AnswerDB:
     def relevance(self, question: str, where: Where | None = None) -> float:
         """The cosine of the passage nearest to ``question``: how close the knowledge base
         comes to answering it (``ask`` answers from ``min_relevance`` on)."""
+        known = self._closest.get((question, repr(where)))
+        if known is not None:  # the search before the answer found it already
+            return known
         nearest = self._store.vector_search(self._query_vector(question), 1, where)
         return nearest[0].score if nearest else 0.0
 
@@ -373,22 +389,3 @@ def _llm(config: LLMConfig | None) -> LLMConfig:
 def _check_k(k: int, least: int = 1) -> None:
     if isinstance(k, bool) or not isinstance(k, int) or not least <= k <= MAX_K:
         raise InputError(f"k must be a whole number from {least} to {MAX_K}, not {k!r}")
-
-
-def _check_text(what: str, text: str) -> None:
-    """Refuse what no model or index can take: lone surrogates (JSON's "\\ud800") and NULs."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InputError(f"{what} is not valid Unicode text (at character {exc.start})") from None
-    if "\x00" in text:
-        raise InputError(f"{what} holds a NUL character")
-
-
-def _file_bytes(files: Iterable[Path]) -> int:
-    """The files' total size (one that cannot be read counts 0: reading it will say why)."""
-    total = 0
-    for file in files:
-        with suppress(OSError):
-            total += file.stat().st_size
-    return total

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from answerdb.errors import InputError
+
 # ``[n]`` in an answer: the n-th citation (answers cite at most a few hundred passages).
 CITATION = re.compile(r"\[(\d{1,3})\]")
 # Slugs are parts of doc ids and URLs: long enough to read, short enough to type.
@@ -60,3 +62,14 @@ def slugify(text: str) -> str:
     """A lower-case, dash-separated form of ``text`` for a doc id or an address."""
     slug = re.sub(r"[\W_]+", "-", text.lower()).strip("-")
     return slug[:SLUG_MAX].rstrip("-")
+
+
+def check_text(what: str, text: str) -> None:
+    """InputError for text no model or index can take: lone surrogates (JSON's "\\ud800")
+    and NULs."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(f"{what} is not valid Unicode text (at character {exc.start})") from None
+    if "\x00" in text:
+        raise InputError(f"{what} holds a NUL character")

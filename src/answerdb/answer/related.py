@@ -247,7 +247,10 @@ def _entry(store: Store, doc_id: str, score: float) -> Related:
 
 def teaser(text: str, heading: str = "") -> str:
     """The first sentence of an answer, cut at a word boundary if it is long."""
-    sentences = [s for s in split_sentences(text) if s.strip() != heading.strip()]
+    # The opening is enough to find the first sentence: a long article is not split whole.
+    sentences = [
+        s for s in split_sentences(text[: TEASER_CHARS * 4]) if s.strip() != heading.strip()
+    ]
     first = sentences[0] if sentences else text.strip()
     if len(first) <= TEASER_CHARS:
         return first

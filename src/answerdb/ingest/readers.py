@@ -9,7 +9,8 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -224,3 +225,12 @@ def _too_large(path: Path, limit: int) -> InputError:
         f"{path}: larger than {limit:,} bytes, the most read from one file"
         f" (raise it with {_SIZE_VARIABLE})"
     )
+
+
+def total_bytes(files: Iterable[Path]) -> int:
+    """The files' total size (one that cannot be read counts 0: reading it will say why)."""
+    total = 0
+    for file in files:
+        with suppress(OSError):
+            total += file.stat().st_size
+    return total
