@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from answerdb.errors import InputError
 
@@ -27,7 +28,13 @@ _NO_END = re.compile(r"^(?:[A-Za-z]|(?:[A-Za-z]\.)+[A-Za-z]|\d{1,2})\.$")
 
 def split_sentences(text: str) -> list[str]:
     """The sentences of ``text``, whitespace normalised; every line end is a boundary."""
-    return [s for line in text.split("\n") for s in line_sentences(" ".join(line.split()))]
+    return list(_sentences(text))
+
+
+@lru_cache(maxsize=20_000)
+def _sentences(text: str) -> tuple[str, ...]:
+    # Kept: answers split the same passages question after question.
+    return tuple(s for line in text.split("\n") for s in line_sentences(" ".join(line.split())))
 
 
 def line_sentences(line: str) -> list[str]:
