@@ -13,7 +13,7 @@ from answerdb.answer import generate as _generation
 from answerdb.answer.extractive import extractive_answer
 from answerdb.answer.generate import LLMConfig
 from answerdb.answer.related import related
-from answerdb.answer.relevance import relevance_floor
+from answerdb.answer.relevance import answerable, relevance_floor
 from answerdb.answer.series import Series, learn_series
 from answerdb.embed import STATIC_MODEL, Embedder, holds_gil, load_embedder
 from answerdb.embed.worker import ProcessEmbedder
@@ -327,10 +327,18 @@ class AnswerDB:
 
     def _extractive(self, question: str, k: int, where: Where | None, mode: str) -> Answer:
         hits = self.search(question, k=max(k, 10), where=where, mode=mode)
-        if not hits or self.relevance(question, where) < self.min_relevance:
+        if not hits or not self._answerable(question, hits[0], where):
             # Nothing close enough: the nearest articles, offered as such, and no answer.
             return Answer(question, "", [], hits[:k], [], answered=False)
         return extractive_answer(question, hits, k, self._store, self.sentence_model)
+
+    def _answerable(self, question: str, best: Hit, where: Where | None) -> bool:
+        def article() -> str:
+            doc = self._store.document(best.doc_id)
+            return f"{doc.heading}\n{doc.text}" if doc else best.text
+
+        closeness = self.relevance(question, where)
+        return answerable(question, closeness, self.min_relevance, article)
 
     def relevance(self, question: str, where: Where | None = None) -> float:
         """The cosine of the passage nearest to ``question``: how close the knowledge base

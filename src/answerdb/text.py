@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+import Stemmer
+
 from answerdb.errors import InputError
+from answerdb.store.analysis import STOP_WORDS
 
 # ``[n]`` in an answer: the n-th citation (answers cite at most a few hundred passages).
 CITATION = re.compile(r"\[(\d{1,3})\]")
+_WORD = re.compile(r"\w+")
 # Slugs are parts of doc ids and URLs: long enough to read, short enough to type.
 SLUG_MAX = 80
 # A candidate boundary: end punctuation, closing quotes or brackets, then white space.
@@ -80,3 +84,17 @@ def check_text(what: str, text: str) -> None:
         raise InputError(f"{what} is not valid Unicode text (at character {exc.start})") from None
     if "\x00" in text:
         raise InputError(f"{what} holds a NUL character")
+
+
+@lru_cache(maxsize=50_000)
+def content_terms(text: str) -> tuple[str, ...]:
+    """The words of ``text`` that carry meaning, stemmed as the keyword index stems them (kept:
+    the same sentences come back question after question)."""
+    stem = _stemmer().stemWord
+    words = _WORD.findall(text.lower())
+    return tuple(stem(w) for w in words if len(w) > 1 and w not in STOP_WORDS)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("porter")

@@ -8,7 +8,7 @@ import pytest
 
 import answerdb
 from answerdb.answer.generate import LLMConfig
-from answerdb.answer.relevance import relevance_floor
+from answerdb.answer.relevance import answerable, relevance_floor
 from answerdb.cli.main import main
 from answerdb.db import AnswerDB
 from answerdb.embed import DEFAULT_MODEL, Embedder
@@ -36,7 +36,8 @@ def test_an_answerable_question_is_answered(demo_db: AnswerDB) -> None:
 def test_the_floor_can_be_moved(demo_kb: Path, minilm: Embedder) -> None:
     with answerdb.open(demo_kb, readonly=True, embedder=minilm, min_relevance=0.0) as db:
         assert db.ask(OFF_TOPIC[0]).answered
-    with answerdb.open(demo_kb, readonly=True, embedder=minilm, min_relevance=0.99) as db:
+    # Above any cosine, even half of it: nothing is answered.
+    with answerdb.open(demo_kb, readonly=True, embedder=minilm, min_relevance=2.5) as db:
         assert not db.ask(CAREERS_QUESTION).answered
 
 
@@ -55,3 +56,11 @@ def test_the_cli_says_so_plainly(demo_kb: Path, capsys: pytest.CaptureFixture[st
     assert "no good answer" in out and "Nearest articles" in out and "[1]" not in out
     assert main(["ask", str(demo_kb), OFF_TOPIC[0], "--json"]) == 0
     assert '"answered": false' in capsys.readouterr().out
+
+
+def test_below_the_floor_the_questions_own_words_decide() -> None:
+    article = "Use setopt to turn on an option, unsetopt to turn it off."
+    assert answerable("How do I turn on an option with setopt?", 0.2, 0.35, lambda: article)
+    assert not answerable("How do I bake bread?", 0.2, 0.35, lambda: article)
+    assert not answerable("How do I turn on setopt?", 0.1, 0.35, lambda: article)  # too far
+    assert answerable("anything", 0.4, 0.35, lambda: "")

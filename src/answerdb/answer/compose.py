@@ -11,22 +11,17 @@ more; docs/quality.md ("Answers") gives the measurements behind the weights.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-import Stemmer
 
 from answerdb.embed import Embedder
-from answerdb.store.analysis import STOP_WORDS
-from answerdb.text import split_sentences
+from answerdb.text import content_terms, split_sentences
 from answerdb.types import Citation, Hit
 
-_WORD = re.compile(r"\w+")
 Scores = npt.NDArray[np.float64]
 
 
@@ -117,13 +112,13 @@ def _scores(
     settings: ComposeSettings,
 ) -> Scores:
     meaning = vectors @ model.embed_query(question)
-    asked = set(_terms(question))
+    asked = set(content_terms(question))
     rarity = _rarity(hits)
     weight = sum(rarity(t) for t in asked) or 1.0
     words = np.zeros(len(candidates))
     rare = np.zeros(len(candidates))
     for i, candidate in enumerate(candidates):
-        held = asked.intersection(_terms(candidate.text))
+        held = asked.intersection(content_terms(candidate.text))
         words[i] = len(held) / max(len(asked), 1)
         rare[i] = sum(rarity(t) for t in held) / weight
     scores: Scores = settings.meaning * meaning + settings.words * words
@@ -132,7 +127,7 @@ def _scores(
 
 def _rarity(hits: list[Hit]) -> _Rarity:
     """Inverse document frequency of a term among the hits' sentences."""
-    pool = [set(_terms(s)) for hit in hits for s in split_sentences(hit.text)]
+    pool = [set(content_terms(s)) for hit in hits for s in split_sentences(hit.text)]
     counts = Counter(term for terms in pool for term in terms)
     return _Rarity(counts, len(pool))
 
@@ -184,17 +179,3 @@ def _render(chosen: list[_Candidate]) -> tuple[str, list[Citation]]:
             cited.append(Citation(number=number, hit=c.passage))
         parts.append(f"{c.text.rstrip()} [{number}]")
     return " ".join(parts), cited
-
-
-@lru_cache(maxsize=50_000)
-def _terms(text: str) -> tuple[str, ...]:
-    """The words of ``text`` that carry meaning, stemmed as the keyword index stems them (kept:
-    the same sentences come back question after question)."""
-    stem = _stemmer().stemWord
-    words = _WORD.findall(text.lower())
-    return tuple(stem(w) for w in words if len(w) > 1 and w not in STOP_WORDS)
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("porter")
