@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from answerdb.errors import StoreError
 from answerdb.store.embedded.vectors import VectorFile
-from answerdb.store.embedded.walk import GraphWalk
+from answerdb.store.embedded.walk import MAX_DIM, GraphWalk
 from answerdb.types import IndexSettings, Vectors
 
 # faiss's bundled stubs describe its SWIG layer, not the numpy-friendly API used here.
@@ -142,11 +142,15 @@ class AnnIndex:
     def _walk(self) -> GraphWalk | None:
         """The compiled walk, for a graph over the vector file's own 8-bit codes (re-made when
         the graph has grown: faiss may have moved its arrays)."""
-        if not (GraphWalk.available() and self.vectors.dtype == "int8" and self.vectors.offset):
+        vectors = self.vectors
+        # Wider rows than MAX_DIM could overflow the walk's 32-bit distances: faiss scores them.
+        walkable = vectors.dtype == "int8" and vectors.offset and vectors.dim <= MAX_DIM
+        if not (walkable and GraphWalk.available()):
             return None
         if self._walker is None or self._walker.rows != self.rows:
             codes = np.asarray(self.vectors.rows(self.rows))
-            self._walker = GraphWalk(self.index.hnsw, codes, faiss) if self.rows else None
+            source = str(self._mapped_from or "the graph")
+            self._walker = GraphWalk(self.index.hnsw, codes, faiss, source) if self.rows else None
         return self._walker
 
     def _cached_params(self, ef_search: int) -> Any:
