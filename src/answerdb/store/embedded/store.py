@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from answerdb.errors import InputError, LockedError, StoreError
 from answerdb.store.base import Grow, Store
-from answerdb.store.embedded import check, repair
+from answerdb.store.embedded import check, folder, repair
 from answerdb.store.embedded.catalog import Catalog
 from answerdb.store.embedded.crowding import CrowdingCache, crowding
 from answerdb.store.embedded.filter_cache import FilterCache, Matching, bitmap
@@ -64,8 +64,8 @@ class EmbeddedStore(Store):
         self.exact_limit = exact_limit
         if not (path / CATALOG).exists() and (readonly or not create):
             raise InputError(f"{path}: not a knowledge base (run `answerdb ingest {path} FILES`)")
-        if not readonly:
-            path.mkdir(parents=True, exist_ok=True)
+        if not readonly:  # refused here, before a caller embeds anything for it
+            folder.prepare_for_writing(path)
         self.catalog = Catalog(path / CATALOG, readonly=readonly)
         self._dtype = settle_dtype(self.catalog, dtype)
         self._index = settle_index(self.catalog, index)
@@ -116,7 +116,7 @@ class EmbeddedStore(Store):
         """The writer lock (every write, and ``repair``); raises StoreError when read-only."""
         if self.readonly:
             raise StoreError(f"{self.path}: opened read-only")
-        return WriterLock(self.path / "writer.lock", self.lock_timeout)
+        return WriterLock(self.path / folder.LOCK_FILE, self.lock_timeout)
 
     def model(self) -> dict[str, str]:
         return self.catalog.model()
@@ -176,7 +176,7 @@ class EmbeddedStore(Store):
         if self.readonly or self.ann.rows == self.ann.saved_rows:
             return
         try:
-            with WriterLock(self.path / "writer.lock", timeout=0):
+            with WriterLock(self.path / folder.LOCK_FILE, timeout=0):
                 self._refresh()  # save what is committed now, in the current generation
                 self._save_graph()
         except (LockedError, StoreError, OSError):
