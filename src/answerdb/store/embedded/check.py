@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from answerdb.store.embedded import sums
 from answerdb.store.embedded.hnsw import AnnIndex, file_crc, saved_rows
 from answerdb.types import CheckReport
 
@@ -151,12 +151,12 @@ def _check_vectors(store: EmbeddedStore, report: CheckReport) -> None:
     stored = store.vectors.stored_rows()
     report.counts["vector_file_rows"] = stored
     if stored < rows:
-        report.add(
-            "vectors",
-            "error",
-            f"{store.vectors.path.name} holds {stored} rows, the catalog commits {rows}:"
-            " the missing vectors must be embedded again",
-        )
+        name = store.vectors.path.name
+        held = f"holds {stored} rows" if store.vectors.path.exists() else "is missing"
+        missing = [(stored, rows - stored, 0)]
+        docs = sums.named(sums.documents_in(store.catalog.db, missing))
+        lack = f"{sums.row_ranges(missing)} ({docs}) lack their vectors"
+        report.add("vectors", "error", f"{name} {held}, the catalog commits {rows}: {lack}", True)
         return
     if stored > rows:
         report.add(
@@ -169,34 +169,17 @@ def _check_vectors(store: EmbeddedStore, report: CheckReport) -> None:
 
 
 def _check_sums(store: EmbeddedStore, report: CheckReport, rows: int) -> None:
-    bad, covered = _sum_mismatches(store, rows)
+    recorded = [block for block in store.catalog.vector_sums() if block[1]]
+    vectors = store.vectors
+    bad = sums.damaged_blocks(vectors.path, vectors.row_bytes, recorded, rows)
+    covered = sum(count for start, count, _ in recorded if start + count <= rows)
     report.counts["checksummed_rows"] = covered
     if bad:
-        report.add("vectors", "error", "checksum mismatch: " + ", ".join(bad[:5]))
+        docs = sums.named(sums.documents_in(store.catalog.db, bad))
+        report.add("vectors", "error", f"checksum mismatch: {sums.row_ranges(bad)} ({docs})", True)
         return
     unchecked = f"; {rows - covered} rows older than checksums" if covered < rows else ""
     report.add("vectors", "ok", f"{covered} rows match their checksums{unchecked}")
-
-
-def _sum_mismatches(store: EmbeddedStore, rows: int) -> tuple[list[str], int]:
-    """Row ranges whose bytes differ from the CRC-32 committed with them, and rows checked."""
-    sums = [(start, count, crc) for start, count, crc in store.catalog.vector_sums() if count]
-    if not sums:
-        return [], 0
-    row_bytes = store.vectors.row_bytes
-    bad: list[str] = []
-    covered = 0
-    with open(store.vectors.path, "rb") as fh:
-        for start, count, crc in sums:
-            where = f"rows {start}-{start + count - 1}"
-            if start + count > rows:
-                bad.append(f"{where} past meta.rows")
-                continue
-            fh.seek(start * row_bytes)
-            if zlib.crc32(fh.read(count * row_bytes)) != crc:
-                bad.append(where)
-            covered += count
-    return bad, covered
 
 
 def _check_index(store: EmbeddedStore, report: CheckReport) -> None:

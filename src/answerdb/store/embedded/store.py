@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from answerdb.errors import InputError, LockedError, StoreError
 from answerdb.store.base import Grow, Store
-from answerdb.store.embedded import check, folder, repair
+from answerdb.store.embedded import check, compaction, folder, repair
 from answerdb.store.embedded.catalog import Catalog
 from answerdb.store.embedded.crowding import CrowdingCache, crowding
 from answerdb.store.embedded.filter_cache import FilterCache, Matching, bitmap
@@ -142,14 +142,13 @@ class EmbeddedStore(Store):
             if fitted:  # the first batch sets how finely int8 codes cut (recorded below)
                 self.vectors.scale = fit_int8_scale(vectors)
             # Vectors first: until the catalog commits, they are an invisible tail.
-            crc = self.vectors.append(vectors, at_row=start)
+            blocks = self.vectors.append(vectors, at_row=start)
             headings = {doc.doc_id: doc.heading for doc, _ in docs}
             with self.catalog.transaction():
                 self.catalog.delete_documents(sorted(replaced))
                 self.catalog.insert_documents(docs)
                 self.catalog.insert_passages(passages, headings)
-                if passages:
-                    self.catalog.record_vectors(start, len(passages), crc)
+                self.catalog.record_sums(blocks)
                 self.catalog.set_meta("rows", start + len(passages))
                 if fitted:
                     self.catalog.set_meta("int8_scale", self.vectors.scale)
@@ -187,31 +186,23 @@ class EmbeddedStore(Store):
         self.ann.save(self._file("index", "faiss"), self.catalog.record_graph_crc)
 
     def compact(self) -> dict[str, Any]:
+        """StoreError, compacting nothing, when a row to copy fails its checksum."""
         with self.writer_lock():
             self.catalog.set_graph_waits(False)  # the new generation's graph is built in full
             self._refresh()
             before = self.catalog.committed_rows()
             live = np.sort(self.catalog.live_rows())
-            self._write_generation(live)
+            old_files = [self.vectors.path, self._file("index", "faiss")]
+            target = self.path / f"vectors-g{self._generation + 1}.{self._dtype}"
+            compaction.write_generation(self.vectors, self.catalog, live, target)
+            self._load_generation()
+            for stale in old_files:
+                stale.unlink(missing_ok=True)
             self._refresh()
             self._save_graph()
+            vacuumed = compaction.vacuum(self.catalog)
         freed = (before - len(live)) * self.vectors.row_bytes
-        return {"rows_before": before, "rows_after": len(live), "bytes_freed": freed}
-
-    def _write_generation(self, live: npt.NDArray[np.int64]) -> None:
-        old_files = [self.vectors.path, self._file("index", "faiss")]
-        codes = np.asarray(self.vectors.rows(self.catalog.committed_rows())[live])
-        new = VectorFile(
-            self.path / f"vectors-g{self._generation + 1}.{self._dtype}",
-            self.vectors.dim,
-            self._dtype,
-            self.vectors.scale,
-        )
-        crc = new.append(self.vectors.decode(codes), at_row=0)
-        self.catalog.switch_generation(self._generation + 1, live, crc)
-        self._load_generation()
-        for stale in old_files:
-            stale.unlink(missing_ok=True)
+        return {"rows_before": before, "rows_after": len(live), "bytes_freed": freed, **vacuumed}
 
     def bulk(self, passages: int | None = None, graph_waits: bool = False) -> BulkLoad:
         """From BULK_PASSAGES passages (or an unknown number), ``bulk_load``; else nothing."""
