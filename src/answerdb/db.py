@@ -18,12 +18,21 @@ from answerdb.embed import Embedder, holds_gil, load_embedder
 from answerdb.embed.worker import ProcessEmbedder
 from answerdb.errors import InputError, ModelMismatchError
 from answerdb.ingest import iter_sources, read_path
-from answerdb.ingest.pipeline import Embedding, Progress, store_documents
+from answerdb.ingest.pipeline import Embedding, Progress, passage_texts, store_documents
 from answerdb.retrieve.crowding import discount
 from answerdb.retrieve.fusion import MODES, FusionSettings, fuse
 from answerdb.retrieve.rerank import RERANK_DEPTH, RERANK_SUFFIX, Reranker, rerank
 from answerdb.store.base import Store
-from answerdb.types import Answer, CheckReport, Document, Hit, IngestReport, Skipped, Vectors
+from answerdb.types import (
+    Answer,
+    CheckReport,
+    Document,
+    Hit,
+    IngestReport,
+    Passage,
+    Skipped,
+    Vectors,
+)
 from answerdb.where import Where
 
 if TYPE_CHECKING:
@@ -335,11 +344,16 @@ class AnswerDB:
         return self._store.check()
 
     def repair(self) -> tuple[list[str], CheckReport]:
-        """Rebuild the derived parts from the catalog; what was done, then a fresh check.
+        """Rebuild the derived parts from the catalog, missing or damaged vectors embedded
+        again with the recorded model; what was done, then a fresh check.
 
         Raises LockedError while another process writes, StoreError when read-only.
         """
-        return self._store.repair()
+        return self._store.repair(embed=self._embed_again)
+
+    def _embed_again(self, items: list[tuple[Document, list[Passage]]]) -> Vectors:
+        """Passages' vectors as ingest made them (the model is loaded only when needed)."""
+        return self.embedder.embed([t for doc, ps in items for t in passage_texts(doc, ps)])
 
 
 def _llm(config: LLMConfig | None) -> LLMConfig:

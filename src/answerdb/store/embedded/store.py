@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from answerdb.errors import InputError, LockedError, StoreError
-from answerdb.store.base import Grow, Store
+from answerdb.store.base import Grow, Reembed, Store
 from answerdb.store.embedded import check, compaction, folder, repair
 from answerdb.store.embedded.catalog import Catalog
 from answerdb.store.embedded.crowding import CrowdingCache, crowding
@@ -382,8 +382,8 @@ class EmbeddedStore(Store):
     def check(self) -> CheckReport:
         return check.check_store(self)
 
-    def repair(self) -> tuple[list[str], CheckReport]:
-        return repair.repair_store(self)
+    def repair(self, embed: Reembed | None = None) -> tuple[list[str], CheckReport]:
+        return repair.repair_store(self, embed)
 
     def close(self) -> None:
         self.flush()

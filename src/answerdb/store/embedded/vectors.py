@@ -127,6 +127,22 @@ class VectorFile:
             raise StoreError(f"{self.path}: cannot write vectors: {exc.strerror}") from exc
         return block_sums(data, at_row, self._row_bytes)
 
+    def overwrite(self, vectors: Vectors, at_row: int) -> list[Block]:
+        """Write rows in place from ``at_row`` (committed rows made again by `repair`),
+        extending a short or missing file; their checksums. StoreError when the disk refuses."""
+        data = self.encode(vectors).tobytes()
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                os.pwrite(fd, data, at_row * self._row_bytes)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot write vectors: {exc.strerror}") from exc
+        self.close()  # mapped before: map the rows again, as written
+        return block_sums(data, at_row, self._row_bytes)
+
     def stored_rows(self) -> int:
         """How many whole rows the file holds, committed or not."""
         size = self.path.stat().st_size if self.path.exists() else 0
