@@ -185,3 +185,36 @@ def test_compact_gives_the_catalogs_space_back(tmp_path: Path) -> None:
     assert result["catalog_bytes_freed"] > full // 2
     assert (path / "catalog.sqlite").stat().st_size < full // 3
     assert _check(path).ok
+
+
+@pytest.mark.parametrize(
+    ("damage", "doc", "finding"),
+    [
+        ("UPDATE passages SET row = 10000 WHERE doc_id = 'd3'", "d3", "passages past meta.rows"),
+        ("DELETE FROM passages WHERE doc_id = 'd5'", "d5", "documents without passages"),
+        ("UPDATE passages SET ordinal = 4 WHERE doc_id = 'd6'", "d6", "missing or repeated"),
+        ("DELETE FROM documents WHERE doc_id = 'd7'", "d7", "passages without their document"),
+    ],
+)
+def test_catalog_errors_name_their_documents_and_say_what_to_do(
+    tmp_path: Path, damage: str, doc: str, finding: str
+) -> None:
+    path = make_kb(tmp_path / "kb")
+    store = EmbeddedStore(path)
+    with closing(store), store.catalog.transaction() as sql:
+        sql.execute(damage)
+    report = _check(path)
+    (found,) = [f for f in report.findings if finding in f.message]
+    assert found.level == "error" and doc in found.message
+    for error in (f for f in report.findings if f.level == "error"):
+        assert error.repairable or f"answerdb delete {path} " in error.message, error
+
+
+def test_passages_without_their_document_are_removed_by_repair(tmp_path: Path) -> None:
+    path = make_kb(tmp_path / "kb")
+    store = EmbeddedStore(path)
+    with closing(store), store.catalog.transaction() as sql:
+        sql.execute("DELETE FROM documents WHERE doc_id = 'd7'")
+    assert _repair(path).ok
+    with open_kb(path) as db:
+        assert len(db.search("alpha", k=20, mode="keyword")) == 11

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from answerdb.store.embedded import sums
+from answerdb.store.embedded.catalog_rules import catalog_problems, integrity_problems
 from answerdb.store.embedded.hnsw import AnnIndex, file_crc, saved_rows
 from answerdb.types import CheckReport
 
@@ -41,14 +42,14 @@ def check_store(store: EmbeddedStore) -> CheckReport:
 
 def _check_catalog(store: EmbeddedStore, report: CheckReport) -> None:
     db = store.catalog.db
-    problems = [str(r[0]) for r in db.execute("PRAGMA integrity_check").fetchall()]
-    if problems != ["ok"]:
-        report.add("catalog", "error", "SQLite integrity: " + "; ".join(problems[:5]))
+    damaged = integrity_problems(db)
+    if damaged:
+        report.add("catalog", "error", damaged)
     counts = store.catalog.counts()
     rows = store.catalog.committed_rows()
     report.counts.update(counts, vector_rows=rows)
-    for level, message in _catalog_problems(db, rows):
-        report.add("catalog", level, message)
+    for message, repairable in catalog_problems(db, rows, str(store.path)):
+        report.add("catalog", "error", message, repairable)
     if not any(f.part == "catalog" and f.level == "error" for f in report.findings):
         report.add(
             "catalog",
@@ -56,40 +57,6 @@ def _check_catalog(store: EmbeddedStore, report: CheckReport) -> None:
             f"{counts['documents']} documents, {counts['passages']} passages, {rows} vector rows",
         )
     _check_keyword_index(store, report)
-
-
-# Each query counts what must not exist: (level, SQL, what it means).
-_CATALOG_RULES = [
-    ("error", "SELECT count(*) FROM passages WHERE row < 0 OR row >= ?", "passages past meta.rows"),
-    (
-        "error",
-        "SELECT count(*) FROM passages p WHERE NOT EXISTS"
-        " (SELECT 1 FROM documents d WHERE d.doc_id = p.doc_id)",
-        "passages without their document",
-    ),
-    (
-        "error",
-        "SELECT count(*) FROM documents d WHERE NOT EXISTS"
-        " (SELECT 1 FROM passages p WHERE p.doc_id = d.doc_id)",
-        "documents without passages",
-    ),
-    (
-        "error",
-        "SELECT count(*) FROM (SELECT doc_id FROM passages GROUP BY doc_id"
-        " HAVING min(ordinal) != 0 OR max(ordinal) != count(*) - 1)",
-        "documents with missing or repeated passages",
-    ),
-]
-
-
-def _catalog_problems(db: sqlite3.Connection, rows: int) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    for level, sql, meaning in _CATALOG_RULES:
-        params = (rows,) if "?" in sql else ()
-        count = int(db.execute(sql, params).fetchone()[0])
-        if count:
-            found.append((level, f"{count} {meaning}"))
-    return found
 
 
 def _check_keyword_index(store: EmbeddedStore, report: CheckReport) -> None:

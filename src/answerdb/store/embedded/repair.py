@@ -59,9 +59,17 @@ def _trim_tail(store: EmbeddedStore) -> list[str]:
 
 
 def _rebuild_keywords(store: EmbeddedStore) -> list[str]:
+    """The keyword index from the passages, less passages whose document is gone (no search
+    returns them: every hit is read with its document)."""
     with store.catalog.transaction() as db:
+        orphans = db.execute(
+            "DELETE FROM passages WHERE doc_id NOT IN (SELECT doc_id FROM documents)"
+        ).rowcount
         db.execute("INSERT INTO passages_fts(passages_fts) VALUES('rebuild')")
-    return ["rebuilt the keyword index from the passages"]
+        if orphans:
+            store.catalog.bump_version()
+    removed = [f"removed {orphans} passages whose document is gone"] if orphans else []
+    return [*removed, "rebuilt the keyword index from the passages"]
 
 
 def _remove_leftovers(store: EmbeddedStore) -> list[str]:
