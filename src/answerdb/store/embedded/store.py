@@ -27,7 +27,7 @@ from answerdb.store.embedded.search import Ranked, nearest
 from answerdb.store.embedded.settings import settle_dtype, settle_index
 from answerdb.store.embedded.stats import store_stats
 from answerdb.store.embedded.vectors import INT8_SCALE, VectorFile, fit_int8_scale
-from answerdb.store.embedded.where_sql import where_sql
+from answerdb.store.embedded.where_sql import refuse_mistyped_ranges, where_sql
 from answerdb.types import CheckReport, Document, Hit, IndexSettings, Passage, Vectors
 from answerdb.where import Where
 
@@ -339,6 +339,8 @@ class EmbeddedStore(Store):
 
         def compute() -> Matching:
             rows = self.catalog.live_rows(*where_sql(where))
+            if not len(rows):  # a range of the wrong kind matches nothing: say so instead
+                refuse_mistyped_ranges(self.catalog.db, where)
             return rows, (bitmap(rows, committed) if len(rows) > self.exact_limit else None)
 
         return self._filters.get(where, compute)
@@ -349,7 +351,10 @@ class EmbeddedStore(Store):
             return []
         sql, params = where_sql(where)
         with self.catalog.snapshot():  # rows are renumbered by compaction: score and fetch together
-            return self.catalog.hits(self.catalog.keyword_search(expression, k, sql, params))
+            hits = self.catalog.hits(self.catalog.keyword_search(expression, k, sql, params))
+            if not hits:
+                refuse_mistyped_ranges(self.catalog.db, where)
+            return hits
 
     def document(self, doc_id: str) -> Document | None:
         return self.catalog.document(doc_id)
