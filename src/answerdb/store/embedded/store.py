@@ -17,6 +17,7 @@ import numpy.typing as npt
 from answerdb.errors import InputError, LockedError, StoreError
 from answerdb.store.base import Grow, Reembed, Store
 from answerdb.store.embedded import check, compaction, folder, repair
+from answerdb.store.embedded.batch import last_versions, write_batch
 from answerdb.store.embedded.catalog import Catalog
 from answerdb.store.embedded.crowding import CrowdingCache, crowding
 from answerdb.store.embedded.filter_cache import FilterCache, Matching, bitmap
@@ -26,7 +27,7 @@ from answerdb.store.embedded.lock import WriterLock
 from answerdb.store.embedded.search import Ranked, nearest
 from answerdb.store.embedded.settings import settle_dtype, settle_index
 from answerdb.store.embedded.stats import store_stats
-from answerdb.store.embedded.vectors import INT8_SCALE, VectorFile, fit_int8_scale
+from answerdb.store.embedded.vectors import INT8_SCALE, VectorFile
 from answerdb.store.embedded.where_sql import refuse_mistyped_ranges, where_sql
 from answerdb.types import CheckReport, Document, Hit, IndexSettings, Passage, Vectors
 from answerdb.where import Where
@@ -130,30 +131,14 @@ class EmbeddedStore(Store):
     def add(
         self, docs: list[tuple[Document, str]], passages: list[Passage], vectors: Vectors
     ) -> None:
+        """A document id given twice keeps its last version (with that version's passages)."""
         if len(passages) != len(vectors):
             raise InputError(f"{len(passages)} passages but {len(vectors)} vectors")
+        batch = last_versions(docs, passages, vectors)
         with self.writer_lock():
             self._refresh()
-            replaced = self.catalog.existing_ids([doc.doc_id for doc, _ in docs])
-            start = self.catalog.committed_rows()
-            for offset, passage in enumerate(passages):
-                passage.row = start + offset
-            fitted = self._dtype == "int8" and start == 0 and not self.catalog.meta("int8_scale")
-            if fitted:  # the first batch sets how finely int8 codes cut (recorded below)
-                self.vectors.scale = fit_int8_scale(vectors)
-            # Vectors first: until the catalog commits, they are an invisible tail.
-            blocks = self.vectors.append(vectors, at_row=start)
-            headings = {doc.doc_id: doc.heading for doc, _ in docs}
-            with self.catalog.transaction():
-                self.catalog.delete_documents(sorted(replaced))
-                self.catalog.insert_documents(docs)
-                self.catalog.insert_passages(passages, headings)
-                self.catalog.record_sums(blocks)
-                self.catalog.set_meta("rows", start + len(passages))
-                if fitted:
-                    self.catalog.set_meta("int8_scale", self.vectors.scale)
-                self.catalog.bump_version()
-        self._written = start + len(passages)  # committed: the graph may take these rows
+            written = write_batch(self.catalog, self.vectors, batch, self._dtype == "int8")
+        self._written = written  # committed: the graph may take these rows
         self._adds += 1
         self._refresh()
 
