@@ -81,6 +81,12 @@ class AnnIndex:
             codes = np.asarray(self.vectors.rows(committed)[start:stop])
             self.index.add(self.vectors.graph_values(codes))
 
+    def copy(self) -> AnnIndex:
+        """The same graph in memory of its own, to grow while others search this one."""
+        twin = AnnIndex(self.vectors, self.settings)
+        twin.index = faiss.clone_index(self.index)
+        return twin
+
     def grow(self, committed: int, rows: int) -> bool:
         """Add up to ``rows`` of the stored rows the graph lacks, on this thread alone (work
         fitted into a writer's waits, beside a busy model); False when it lacks none."""

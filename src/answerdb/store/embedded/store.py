@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from answerdb.errors import InputError, LockedError, StoreError
 from answerdb.store.base import Grow, Reembed, Store
-from answerdb.store.embedded import check, compaction, folder, repair
+from answerdb.store.embedded import check, compaction, folder, graph_cache, repair
 from answerdb.store.embedded.batch import last_versions, write_batch
 from answerdb.store.embedded.catalog import Catalog
 from answerdb.store.embedded.crowding import CrowdingCache, crowding
@@ -274,8 +274,8 @@ class EmbeddedStore(Store):
         wanted = self.graph_rows(committed)
         if self.ann.rows < wanted:  # another process may have saved them: mapping is cheaper
             self.ann = newer_graph(self.ann, self._file("index", "faiss"), committed) or self.ann
-        if not waits:
-            self.ann.catch_up(wanted)
+        if not waits:  # read-only handles share what they build (graph_cache.py)
+            self.ann = graph_cache.caught_up(self.ann, wanted, share=self.readonly)
 
     def _consistent(self, read: Callable[[], T]) -> T:
         """Run a read in one catalog snapshot; again if compaction removed its files meanwhile
