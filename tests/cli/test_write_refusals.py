@@ -136,3 +136,24 @@ def test_writes_on_a_read_only_mount_are_refused_at_open(
     ):
         err = refused(capsys, *argv)
         assert str(readonly_kb) in err and "Read-only file system" in err
+
+
+def test_a_read_only_handle_refuses_an_ingest_before_embedding(tmp_path: Path) -> None:
+    from stress.workload import document
+
+    from answerdb.errors import StoreError
+    from tests.reliability.helpers import open_kb
+
+    kb = make_kb(tmp_path / "kb")
+    with open_kb(kb, readonly=True) as db:
+        embedded: list[int] = []
+        embed = db.embedder.embed
+
+        def counted(texts: Any, progress: Any = None) -> Any:
+            embedded.append(len(texts))
+            return embed(texts)
+
+        db.embedder.embed = counted  # type: ignore[method-assign]
+        with pytest.raises(StoreError, match="read-only"):
+            db.add([document("new", "This is toknew speaking.")])
+        assert embedded == []

@@ -190,7 +190,10 @@ class EmbeddedStore(Store):
         return {"rows_before": before, "rows_after": len(live), "bytes_freed": freed, **vacuumed}
 
     def bulk(self, passages: int | None = None, graph_waits: bool = False) -> BulkLoad:
-        """From BULK_PASSAGES passages (or an unknown number), ``bulk_load``; else nothing."""
+        """From BULK_PASSAGES passages (or an unknown number), ``bulk_load``; else nothing.
+        StoreError at once, before the caller embeds anything, when opened read-only."""
+        if self.readonly:
+            self.writer_lock()  # raises
         if passages is not None and passages < BULK_PASSAGES:
             return nullcontext()
         return self.bulk_load(graph_waits)
