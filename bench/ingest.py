@@ -40,10 +40,11 @@ from typing import Any
 
 import numpy as np
 
-from answerdb.db import BATCH_PASSAGES, AnswerDB
+from answerdb.db import AnswerDB
 from answerdb.embed import DEFAULT_MODEL, Embedder, load_embedder
 from answerdb.embed.base import Progress, Vectors
 from answerdb.ingest import iter_sources, read_path
+from answerdb.ingest.embedding import BATCH_PASSAGES
 from answerdb.ingest.pipeline import MAX_PASSAGE_WORDS, batch_texts, new_documents
 from answerdb.store import open_store
 

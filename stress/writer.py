@@ -22,6 +22,7 @@ import answerdb.store.embedded.hnsw as ann_module
 from answerdb.db import AnswerDB
 from answerdb.store.embedded.catalog import Catalog
 from answerdb.store.embedded.store import EmbeddedStore
+from answerdb.store.embedded.sums import Block
 from answerdb.store.embedded.vectors import VectorFile
 from answerdb.types import Vectors
 
@@ -65,7 +66,7 @@ class PausePoints:
         append = VectorFile.append
         points = self
 
-        def torn(vf: VectorFile, vectors: Vectors, at_row: int) -> int:
+        def torn(vf: VectorFile, vectors: Vectors, at_row: int) -> list[Block]:
             if points.phase == "append":  # half the batch reaches the disk before the kill
                 data = vf.encode(vectors).tobytes()
                 with open(vf.path, "ab") as fh:

@@ -152,7 +152,7 @@ def test_a_large_ingest_grows_the_graph_while_it_waits_and_saves_it_at_its_end(
     tmp_path: Path, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("answerdb.store.embedded.store.BULK_PASSAGES", 10)
-    monkeypatch.setattr("answerdb.db.BATCH_PASSAGES", 4)
+    monkeypatch.setattr("answerdb.ingest.embedding.BATCH_PASSAGES", 4)
     monkeypatch.setattr("answerdb.store.embedded.store.GROW_ROWS", 3)
     embed = hash_embedder.embed
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,28 +16,30 @@ from answerdb.answer.related import related
 from answerdb.answer.relevance import answerable, relevance_floor
 from answerdb.answer.series import Series, learn_series
 from answerdb.embed import STATIC_MODEL, Embedder, holds_gil, load_embedder
-from answerdb.embed.worker import ProcessEmbedder
 from answerdb.errors import InputError, ModelMismatchError
 from answerdb.ingest import iter_sources, read_path, total_bytes
-from answerdb.ingest.pipeline import Embedding, Progress, store_documents
+from answerdb.ingest.embedding import embedding_for
+from answerdb.ingest.pipeline import Embedding, Progress, passage_texts, store_documents
 from answerdb.retrieve.crowding import discount
 from answerdb.retrieve.fusion import MODES, FusionSettings, fuse
 from answerdb.retrieve.rerank import RERANK_DEPTH, RERANK_SUFFIX, Reranker, rerank
 from answerdb.store.base import Store
 from answerdb.text import check_text
-from answerdb.types import Answer, CheckReport, Document, Hit, IngestReport, Skipped, Vectors
+from answerdb.types import (
+    Answer,
+    CheckReport,
+    Document,
+    Hit,
+    IngestReport,
+    Passage,
+    Skipped,
+    Vectors,
+)
 from answerdb.where import Where
 
 if TYPE_CHECKING:
     from answerdb.tools.import_vectors import ImportReport
 
-BATCH_PASSAGES = 256
-# From this much text a model that holds the GIL embeds in a child process (its ~0.3 s start
-# pays back) while this one splits and writes.
-PROCESS_CHARS = 2_000_000
-# Such a model is fast (a batch this size takes it ~0.25 s): larger batches mean fewer commits,
-# each of which flushes the keyword index (~40% less commit time than at 256).
-PROCESS_BATCH_PASSAGES = 1024
 # Query vectors kept per handle (a few KB each).
 QUERY_CACHE = 64
 # The most hits one search returns (SQLite's LIMIT takes 64-bit integers; people read far fewer).
@@ -133,7 +135,7 @@ class AnswerDB:
         report = IngestReport()
         sources = list(iter_sources(paths))
         # A child process that embeds (if the model needs one) starts loading before the reading.
-        with self._embedding_process(total_bytes(file for file, _ in sources)) as child:
+        with self._embedding(total_bytes(file for file, _ in sources)) as embedding:
             documents: list[Document] = []
             for file, base in sources:
                 try:
@@ -142,7 +144,7 @@ class AnswerDB:
                     if on_error == "raise":
                         raise
                     report.skipped.append(Skipped(str(file), str(exc)))
-            self._write(documents, report, progress, child, index_later)
+            store_documents(self._store, documents, embedding(), report, progress, index_later)
         return report
 
     def add(
@@ -153,38 +155,16 @@ class AnswerDB:
     ) -> IngestReport:
         """Store documents made in code (same batching and de-duplication as ``ingest``)."""
         report = IngestReport()
-        with self._embedding_process(sum(len(doc.text) for doc in documents)) as child:
-            self._write(list(documents), report, progress, child, index_later)
+        with self._embedding(sum(len(doc.text) for doc in documents)) as embedding:
+            given = list(documents)
+            store_documents(self._store, given, embedding(), report, progress, index_later)
         return report
 
-    def _write(
-        self,
-        documents: list[Document],
-        report: IngestReport,
-        progress: Progress | None,
-        child: ProcessEmbedder | None,
-        index_later: bool,
-    ) -> None:
-        # The model is checked against the recorded one once, here, on this thread.
-        embedding = (
-            Embedding(child.embed, PROCESS_BATCH_PASSAGES, child.embed_here)
-            if child
-            else Embedding(self.embedder.embed, BATCH_PASSAGES)
-        )
-        store_documents(self._store, documents, embedding, report, progress, index_later)
-
-    @contextmanager
-    def _embedding_process(self, size: int) -> Iterator[ProcessEmbedder | None]:
-        """For much text (``size``: characters, or bytes of files) and a model that holds the
-        GIL, a child process that embeds while this one splits and writes."""
+    def _embedding(self, size: int) -> AbstractContextManager[Callable[[], Embedding]]:
+        """How to embed ``size`` characters: here, or in a child process (ingest/embedding.py)."""
         loaded = self._embedder
         python = getattr(loaded, "holds_gil", False) if loaded else holds_gil(self.model_name)
-        child = ProcessEmbedder(self.embedder) if python and size >= PROCESS_CHARS else None
-        try:
-            yield child
-        finally:
-            if child:
-                child.close()
+        return embedding_for(lambda: self.embedder, python, size)
 
     def import_vectors(
         self,
@@ -380,11 +360,16 @@ class AnswerDB:
         return self._store.check()
 
     def repair(self) -> tuple[list[str], CheckReport]:
-        """Rebuild the derived parts from the catalog; what was done, then a fresh check.
+        """Rebuild the derived parts from the catalog, missing or damaged vectors embedded
+        again with the recorded model; what was done, then a fresh check.
 
         Raises LockedError while another process writes, StoreError when read-only.
         """
-        return self._store.repair()
+        return self._store.repair(embed=self._embed_again)
+
+    def _embed_again(self, items: list[tuple[Document, list[Passage]]]) -> Vectors:
+        """Passages' vectors as ingest made them (the model is loaded only when needed)."""
+        return self.embedder.embed([t for doc, ps in items for t in passage_texts(doc, ps)])
 
 
 def _llm(config: LLMConfig | None) -> LLMConfig:

@@ -4,6 +4,11 @@
 ``{"year": {"$gte": 2020}}`` or ``{"tags": {"$in": ["rag", "llm"]}}`` compares. Several keys
 must all match. Keys are metadata names, or ``doc_id`` / ``source`` for the document itself.
 Each backend translates a checked filter: SQL in the embedded store, an expression on Milvus.
+
+Ordering (``$gt``, ``$gte``, ``$lt``, ``$lte``) compares numbers with numbers and strings with
+strings: a key's range takes one kind of value, never a boolean, and ``doc_id`` / ``source``
+take strings. A string against a field that holds only numbers (or a number against text)
+would match nothing in silence; the embedded store refuses it when a filter matches nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from typing import Any
 from answerdb.errors import InputError
 
 Where = dict[str, Any]
-COMPARISONS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte")
+RANGES = ("$gt", "$gte", "$lt", "$lte")
+COMPARISONS = ("$eq", "$ne", *RANGES)
 OPERATORS = (*COMPARISONS, "$in")
 # Fields of the document itself rather than of its metadata.
 COLUMNS = ("doc_id", "source")
@@ -61,6 +67,17 @@ def _check_operators(key: str, condition: dict[str, Any]) -> None:
             raise InputError(f"where: {key}: $in takes at most {MAX_IN} values, not {len(value)}")
         for item in value:
             check_scalar(key, item)
+    _check_range(key, [value for op, value in condition.items() if op in RANGES])
+
+
+def _check_range(key: str, values: list[Any]) -> None:
+    """One kind of value to order by: numbers or strings (see the module's docstring)."""
+    if any(isinstance(value, bool) for value in values):
+        raise InputError(f"where: {key}: booleans have no order; compare them with $eq or $ne")
+    if len({isinstance(value, str) for value in values}) > 1:
+        raise InputError(f"where: {key}: a range compares with numbers or with strings, not both")
+    if key in COLUMNS and not all(isinstance(value, str) for value in values):
+        raise InputError(f"where: {key} is text; compare it with a string")
 
 
 def check_scalar(key: str, value: Any) -> None:

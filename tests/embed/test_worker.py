@@ -14,6 +14,7 @@ import pytest
 
 import answerdb
 import answerdb.db
+import answerdb.ingest.embedding as ingest_embedding
 from answerdb.embed import STATIC_MODEL, Embedder
 from answerdb.embed.worker import ProcessEmbedder
 from answerdb.store import open_store
@@ -124,11 +125,11 @@ def test_a_large_ingest_with_the_static_model_embeds_in_a_child(
             started.append(self)
             self.process = self._child
 
-    monkeypatch.setattr(answerdb.db, "ProcessEmbedder", Counted)
+    monkeypatch.setattr(ingest_embedding, "ProcessEmbedder", Counted)
     docs = [Document(doc_id=f"d{i}", text=f"{t} ({i})", source="x") for i, t in enumerate(TEXTS)]
     vectors = {}
     for limit in (10**9, 1):  # in this process, then in a child
-        monkeypatch.setattr(answerdb.db, "PROCESS_CHARS", limit)
+        monkeypatch.setattr(ingest_embedding, "PROCESS_CHARS", limit)
         with answerdb.open(tmp_path / f"kb-{limit}", model=STATIC_MODEL) as db:
             assert db.add(docs).passages == 3
         vectors[limit] = first_vectors(tmp_path / f"kb-{limit}", docs)
@@ -153,9 +154,9 @@ def test_ingest_starts_the_child_before_it_reads_the_files(
         events.append("read")
         return read(file, base)
 
-    monkeypatch.setattr(answerdb.db, "ProcessEmbedder", Noted)
+    monkeypatch.setattr(ingest_embedding, "ProcessEmbedder", Noted)
     monkeypatch.setattr(answerdb.db, "read_path", noted_read)
-    monkeypatch.setattr(answerdb.db, "PROCESS_CHARS", 10)  # bytes of files, here
+    monkeypatch.setattr(ingest_embedding, "PROCESS_CHARS", 10)  # bytes of files, here
     docs = tmp_path / "docs"
     docs.mkdir()
     for i, text in enumerate(TEXTS):
@@ -183,9 +184,9 @@ def test_an_ingest_embeds_batches_itself_while_the_child_is_behind(
             here.append(len(texts))
             return super().embed_here(texts)
 
-    monkeypatch.setattr(answerdb.db, "ProcessEmbedder", Slow)
-    monkeypatch.setattr(answerdb.db, "PROCESS_CHARS", 1)
-    monkeypatch.setattr(answerdb.db, "PROCESS_BATCH_PASSAGES", 2)
+    monkeypatch.setattr(ingest_embedding, "ProcessEmbedder", Slow)
+    monkeypatch.setattr(ingest_embedding, "PROCESS_CHARS", 1)
+    monkeypatch.setattr(ingest_embedding, "PROCESS_BATCH_PASSAGES", 2)
     docs = [Document(doc_id=f"d{i}", text=f"{TEXTS[i % 3]} ({i})", source="x") for i in range(40)]
     with answerdb.open(tmp_path / "kb", model=STATIC_MODEL) as db:
         assert db.add(docs).passages == 40

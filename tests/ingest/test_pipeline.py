@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import answerdb.db as facade
+import answerdb.ingest.embedding as ingest_embedding
 import answerdb.ingest.pipeline as pipeline
 from answerdb.db import AnswerDB
 from answerdb.embed.base import Progress, Vectors
@@ -54,7 +54,7 @@ class FailingEmbedder(HashEmbedder):
 
 @pytest.fixture(autouse=True)
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(facade, "BATCH_PASSAGES", BATCH)
+    monkeypatch.setattr(ingest_embedding, "BATCH_PASSAGES", BATCH)
 
 
 def docs(count: int, prefix: str = "doc") -> list[Document]:

@@ -8,12 +8,12 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from stress.workload import document
+from stress.workload import WordHashEmbedder, document
 
 from answerdb.cli.main import main
 from answerdb.errors import StoreError
 from answerdb.store.embedded.store import EmbeddedStore
-from answerdb.types import CheckReport
+from answerdb.types import CheckReport, Document, Passage
 
 from .helpers import make_kb, open_kb
 
@@ -122,3 +122,99 @@ def test_check_and_repair_commands(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["check", str(path)]) == 1
     assert "error" in capsys.readouterr().out
     assert main(["check", str(tmp_path / "nothing")]) == 2
+
+
+def docs_text(docs: list[Document]) -> list[str]:
+    return [doc.text for doc in docs]
+
+
+def _damage_row(path: Path, row: int) -> None:
+    with open(path / "vectors-g0.int8", "r+b") as fh:
+        fh.seek(96 * row + 7)
+        fh.write(b"\x7f" if fh.read(1) != b"\x7f" else b"\x01")
+
+
+def test_compact_refuses_to_copy_damaged_vectors_under_fresh_checksums(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = make_kb(tmp_path / "kb")
+    _damage_row(path, 5)
+    assert main(["delete", str(path), "d0"]) == 0
+    assert main(["compact", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "answerdb repair" in err and "d5" in err
+    report = _check(path)
+    assert not report.ok and any("checksum" in f.message for f in report.findings)
+
+
+def test_compact_copies_no_damage_it_drops(tmp_path: Path) -> None:
+    path = make_kb(tmp_path / "kb")
+    with open_kb(path) as db:  # a second batch, damaged, then deleted whole
+        db.add([document(f"e{i}", f"This is toke{i}. Later words {i}.") for i in range(3)])
+    _damage_row(path, 13)
+    with open_kb(path) as db:
+        db.delete(["e0", "e1", "e2"])
+        assert db.compact()["rows_after"] == 12
+    assert _check(path).ok
+
+
+def test_checksums_cover_blocks_of_rows_so_damage_is_placed(tmp_path: Path) -> None:
+    path = tmp_path / "kb"
+    docs = [document(f"d{i}", f"This is tokd{i}. Words {i}.") for i in range(2500)]
+    passages = [Passage(doc.doc_id, 0, doc.text) for doc in docs]
+    embedder = WordHashEmbedder()
+    with closing(EmbeddedStore(path)) as store:  # one batch of 2,500 rows
+        store.set_model(embedder.name, embedder.revision, embedder.dim)
+        store.add([(doc, doc.doc_id) for doc in docs], passages, embedder.embed(docs_text(docs)))
+    _damage_row(path, 2100)
+    report = _check(path)
+    assert not report.ok and report.counts["checksummed_rows"] == 2500
+    (bad,) = [f.message for f in report.findings if f.level == "error"]
+    assert "rows 2048-2499 (documents d2048, d2049" in bad and "and 447 more" in bad
+
+
+def test_compact_gives_the_catalogs_space_back(tmp_path: Path) -> None:
+    path = tmp_path / "kb"
+    words = " ".join(f"word{i}" for i in range(150))
+    with open_kb(path) as db:
+        db.add([document(f"d{i}", f"This is tokd{i}. {words}.") for i in range(400)])
+    full = (path / "catalog.sqlite").stat().st_size
+    with open_kb(path) as db:
+        db.delete([f"d{i}" for i in range(380)])
+        result = db.compact()
+    assert result["catalog_bytes_freed"] > full // 2
+    assert (path / "catalog.sqlite").stat().st_size < full // 3
+    assert _check(path).ok
+
+
+@pytest.mark.parametrize(
+    ("damage", "doc", "finding"),
+    [
+        ("UPDATE passages SET row = 10000 WHERE doc_id = 'd3'", "d3", "passages past meta.rows"),
+        ("DELETE FROM passages WHERE doc_id = 'd5'", "d5", "documents without passages"),
+        ("UPDATE passages SET ordinal = 4 WHERE doc_id = 'd6'", "d6", "missing or repeated"),
+        ("DELETE FROM documents WHERE doc_id = 'd7'", "d7", "passages without their document"),
+    ],
+)
+def test_catalog_errors_name_their_documents_and_say_what_to_do(
+    tmp_path: Path, damage: str, doc: str, finding: str
+) -> None:
+    path = make_kb(tmp_path / "kb")
+    store = EmbeddedStore(path)
+    with closing(store), store.catalog.transaction() as sql:
+        sql.execute(damage)
+    report = _check(path)
+    (found,) = [f for f in report.findings if finding in f.message]
+    assert found.level == "error" and doc in found.message
+    for error in (f for f in report.findings if f.level == "error"):
+        assert error.repairable or f"answerdb delete {path} " in error.message, error
+
+
+def test_passages_without_their_document_are_removed_by_repair(tmp_path: Path) -> None:
+    path = make_kb(tmp_path / "kb")
+    store = EmbeddedStore(path)
+    with closing(store), store.catalog.transaction() as sql:
+        sql.execute("DELETE FROM documents WHERE doc_id = 'd7'")
+    assert _repair(path).ok
+    with open_kb(path) as db:
+        assert len(db.search("alpha", k=20, mode="keyword")) == 11

@@ -10,12 +10,15 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from stress.workload import document
 
+from answerdb.cli.main import main
 from answerdb.errors import StoreError
+from answerdb.store.embedded.store import EmbeddedStore
 from answerdb.types import Document
 
 from .helpers import make_kb, open_kb
@@ -70,17 +73,21 @@ def test_full_disk_fails_clearly_and_the_store_stays_usable(tiny_disk: Path) -> 
         assert db.document("after") is not None
 
 
-@pytest.fixture
-def readonly_copy(tmp_path: Path) -> Iterator[Path]:
-    """A closed store seen through a read-only bind mount."""
-    source = make_kb(tmp_path / "kb")
-    view = tmp_path / "view"
+def _read_only_view(source: Path, view: Path) -> Path:
+    """``source`` seen through a read-only bind mount at ``view`` (the caller unmounts it)."""
     view.mkdir()
     _mount(["--bind", str(source)], view)
     remount = subprocess.run(["mount", "-o", "remount,ro,bind", str(view)], capture_output=True)
     if remount.returncode != 0:
         subprocess.run(["umount", str(view)], check=False)
         pytest.skip("cannot remount read-only here")
+    return view
+
+
+@pytest.fixture
+def readonly_copy(tmp_path: Path) -> Iterator[Path]:
+    """A closed store seen through a read-only bind mount."""
+    view = _read_only_view(make_kb(tmp_path / "kb"), tmp_path / "view")
     yield view
     subprocess.run(["umount", "-l", str(view)], check=False)
 
@@ -110,5 +117,29 @@ def test_read_only_store_left_by_a_crash_opens_with_its_wal(tmp_path: Path) -> N
         subprocess.run(["mount", "-o", "remount,ro,bind", str(view)], check=True)
         with open_kb(view, readonly=True) as db:
             assert [h.doc_id for h in db.search("toklate", mode="keyword")] == ["late"]
+    finally:
+        subprocess.run(["umount", "-l", str(view)], check=False)
+
+
+def test_check_on_a_read_only_mount_finds_no_damage_that_is_not_there(
+    readonly_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for extra in ([], ["--read-only"]):
+        assert main(["check", str(readonly_copy), *extra]) == 0
+        out = capsys.readouterr().out
+        assert "check: ok" in out and "keyword index" in out and "error" not in out
+
+
+def test_check_on_a_read_only_mount_still_finds_a_damaged_keyword_index(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = make_kb(tmp_path / "kb")
+    store = EmbeddedStore(source)
+    with closing(store), store.catalog.transaction() as sql:
+        sql.execute("DELETE FROM passages_fts_data WHERE id > 10")
+    view = _read_only_view(source, tmp_path / "view")
+    try:
+        assert main(["check", str(view)]) == 1
+        assert "keyword index" in capsys.readouterr().out
     finally:
         subprocess.run(["umount", "-l", str(view)], check=False)

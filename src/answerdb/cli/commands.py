@@ -17,7 +17,7 @@ from answerdb.answer.generate import LLMConfig
 from answerdb.cli import output
 from answerdb.db import AnswerDB
 from answerdb.embed import DEFAULT_MODEL
-from answerdb.errors import InputError
+from answerdb.errors import InputError, StoreError
 from answerdb.retrieve.fusion import MODES, FusionSettings
 from answerdb.retrieve.rerank import RERANK_SUFFIX, Reranker, load_reranker
 from answerdb.tools.answer_eval import (
@@ -186,10 +186,21 @@ def cmd_import_vectors(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    with _open(args, readonly=args.read_only) as db:
+    with _open_to_check(args) as db:
         report = db.check()
     _emit(args, report.to_dict(), output.check_text(report))
     return 0 if report.ok else 1
+
+
+def _open_to_check(args: argparse.Namespace) -> AnswerDB:
+    """For writing where it can be (the keyword index's full check writes), else read-only: a
+    store on a read-only mount is checked, not refused."""
+    if not args.read_only:
+        try:
+            return _open(args)
+        except StoreError:
+            pass
+    return _open(args, readonly=True)
 
 
 def cmd_repair(args: argparse.Namespace) -> int:

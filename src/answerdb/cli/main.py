@@ -134,7 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
         "check", commands.cmd_check, "verify catalog, vectors and index agree (exit 1 on errors)"
     )
     p.add_argument(
-        "--read-only", action="store_true", help="open read-only (skips the keyword-index check)"
+        "--read-only",
+        action="store_true",
+        help="open read-only, as where it cannot be written (the keyword index is then read)",
     )
     command("repair", commands.cmd_repair, "rebuild keyword index and graph from the catalog")
     p = command(

@@ -18,6 +18,9 @@ from answerdb.where import Where
 # What ``bulk`` yields: a step of index work for the writer's idle moments (False: none left),
 # or None when the backend has none to offer.
 Grow = Callable[[], bool] | None
+# Vectors made again as ingest made them: for (document, its passages in order) pairs, one row
+# per passage in the same order (`repair` remakes lost vectors; the store owns no model).
+Reembed = Callable[[list[tuple[Document, list[Passage]]]], Vectors]
 
 
 class Store(ABC):
@@ -107,6 +110,7 @@ class Store(ABC):
         """Verify the stored parts agree; InputError where the backend cannot."""
         raise InputError("check is not supported on this backend (a folder knowledge base is)")
 
-    def repair(self) -> tuple[list[str], CheckReport]:
-        """Rebuild derived parts; what was done, then a fresh check. InputError as ``check``."""
+    def repair(self, embed: Reembed | None = None) -> tuple[list[str], CheckReport]:
+        """Rebuild derived parts, with ``embed`` the vectors too (those missing or damaged);
+        what was done, then a fresh check. InputError as ``check``."""
         raise InputError("repair is not supported on this backend (a folder knowledge base is)")

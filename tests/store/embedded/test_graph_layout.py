@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -93,9 +94,13 @@ def _same(found: list[list[tuple[str, float]]], expected: list[list[tuple[str, f
 def _make_signed(path: Path) -> None:
     """Turn a store into the layout older versions wrote: signed bytes, a graph with codes."""
     file = path / "vectors-g0.int8"
-    file.write_bytes((np.fromfile(file, dtype=np.uint8) ^ 0x80).tobytes())
+    signed = (np.fromfile(file, dtype=np.uint8) ^ 0x80).tobytes()
+    file.write_bytes(signed)
     (path / "index-g0.faiss").unlink()
     store = EmbeddedStore(path)
     with store.catalog.transaction() as db:
         db.execute("DELETE FROM meta WHERE key IN ('int8_codes', 'graph_crcs')")
+        # the checksums of the bytes it wrote
+        db.execute("DELETE FROM vector_sums")
+        db.execute("INSERT INTO vector_sums VALUES(0, ?, ?)", (ROWS, zlib.crc32(signed)))
     store.close()

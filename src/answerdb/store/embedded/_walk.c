@@ -7,6 +7,9 @@
  * is copied. Distances are squared L2 between codes in 32-bit integers; ``answerdb_nearest``
  * then re-scores the candidates by exact inner product with the float query, so that a search
  * costs one call. Loaded with ctypes: the module below exists only to be found.
+ *
+ * The graph's links are pages of a file, so they are not trusted: every neighbour id and every
+ * node's link range is compared with the graph's size before it is read (WALK_DAMAGED).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -26,7 +29,17 @@ typedef struct {
     int64_t dim;
     int64_t entry;
     int64_t max_level;
+    int64_t rows;    /* rows of codes (and entries of offsets, less one) */
+    int64_t n_links; /* entries of neighbors */
 } walk_graph;
+
+/* What the walk returns instead of a count. */
+#define WALK_DAMAGED (-1)  /* a link or the entry point lies outside the graph */
+#define WALK_TOO_WIDE (-2) /* distances of this many dimensions overflow 32 bits */
+/* 254^2 per dimension: wider rows could overflow an int32 distance. */
+#define WALK_MAX_DIM 32768
+/* Unseen neighbours gathered (and prefetched) at a time: any degree is walked in chunks. */
+#define WALK_CHUNK 512
 
 typedef struct {
     int32_t key;
@@ -106,19 +119,31 @@ static inline int is_allowed(const uint8_t *allowed, int32_t row) {
     return allowed == NULL || (allowed[row >> 3] >> (row & 7)) & 1;
 }
 
-/* Greedy descent through the upper levels: the level-0 walk starts from the nearest found. */
-static int32_t descend(const walk_graph *g, const uint8_t *query, distance_fn distance,
-                       int32_t *nearest) {
+/* The links of ``row`` at ``level``, or NULL when they lie outside the graph. */
+static const int32_t *links_of(const walk_graph *g, int32_t row, int64_t level, int64_t *count) {
+    uint64_t start = g->offsets[row] + (uint64_t)g->cum_nb[level];
+    *count = g->cum_nb[level + 1] - g->cum_nb[level];
+    if (start + (uint64_t)*count > (uint64_t)g->n_links) return NULL;
+    return g->neighbors + start;
+}
+
+/* Greedy descent through the upper levels: the level-0 walk starts from the nearest found.
+ * Returns 0, or WALK_DAMAGED. */
+static int descend(const walk_graph *g, const uint8_t *query, distance_fn distance,
+                   int32_t *nearest, int32_t *nearest_distance) {
     int32_t row = (int32_t)g->entry;
     int32_t best = distance(g->codes + (int64_t)row * g->dim, query, g->dim);
     for (int64_t level = g->max_level; level >= 1; level--) {
         int moved = 1;
         while (moved) {
             moved = 0;
-            const int32_t *links = g->neighbors + g->offsets[row] + g->cum_nb[level];
-            int64_t count = g->cum_nb[level + 1] - g->cum_nb[level];
-            for (int64_t j = 0; j < count && links[j] >= 0; j++)
+            int64_t count;
+            const int32_t *links = links_of(g, row, level, &count);
+            if (links == NULL) return WALK_DAMAGED;
+            for (int64_t j = 0; j < count && links[j] >= 0; j++) {
+                if (links[j] >= g->rows) return WALK_DAMAGED;
                 prefetch(g->codes + (int64_t)links[j] * g->dim, g->dim);
+            }
             for (int64_t j = 0; j < count && links[j] >= 0; j++) {
                 int32_t d = distance(g->codes + (int64_t)links[j] * g->dim, query, g->dim);
                 if (d < best) {
@@ -130,71 +155,104 @@ static int32_t descend(const walk_graph *g, const uint8_t *query, distance_fn di
         }
     }
     *nearest = row;
-    return best;
+    *nearest_distance = best;
+    return 0;
 }
 
-/* The k nearest rows to ``query`` (codes of the graph's kind), nearest first; returns how many.
- * ``allowed``: a little-endian bitmap of rows that may be returned, or NULL for all.
- * ``visited`` holds one tag per row; rows marked ``tag`` count as seen (the caller gives each
- * walk a new tag). ``scratch`` holds ``capacity`` items (at least ef + 2). */
-int64_t answerdb_walk(const walk_graph *g, const uint8_t *query, int64_t ef, int64_t k,
-                      const uint8_t *allowed, uint32_t *visited, uint32_t tag, int64_t *found,
-                      walk_item *scratch, int64_t capacity) {
-    static distance_fn distance = NULL;
-    if (distance == NULL) distance = pick_distance();
-    if (g->entry < 0 || ef < 1 || capacity < ef + 2) return 0;
-    walk_item *results = scratch, *candidates = scratch + ef + 1;
-    int64_t room = capacity - ef - 1, n_results = 0, n_candidates = 0;
-    int32_t start;
-    int32_t start_distance = descend(g, query, distance, &start);
-    visited[start] = tag;
-    candidates[n_candidates++] = (walk_item){start_distance, start};
-    if (is_allowed(allowed, start)) results[n_results++] = (walk_item){-start_distance, start};
-    int64_t degree = g->cum_nb[1] - g->cum_nb[0];
-    int32_t fresh[512];
-    if (degree > 512) degree = 512;
-    while (n_candidates > 0) {
-        walk_item next = candidates[0];
-        candidates[0] = candidates[--n_candidates];
-        if (n_candidates > 0) heap_down(candidates, n_candidates, 0);
-        if (n_results >= ef && next.key > -results[0].key) break;
-        const int32_t *links = g->neighbors + g->offsets[next.row];
-        int64_t n_fresh = 0;
-        // Unseen neighbours first, their codes fetched while the ones before are scored.
-        for (int64_t j = 0; j < degree && links[j] >= 0; j++) {
-            int32_t row = links[j];
-            if (visited[row] == tag) continue;
-            visited[row] = tag;
-            fresh[n_fresh++] = row;
-            prefetch(g->codes + (int64_t)row * g->dim, g->dim);
+/* A walk's two heaps in its scratch: candidates to expand and the ef best results. */
+typedef struct {
+    walk_item *results, *candidates;
+    int64_t ef, room, n_results, n_candidates;
+    const uint8_t *allowed;
+    uint32_t *visited;
+    uint32_t tag;
+} walk_state;
+
+/* Score rows not seen before and keep them as candidates and (when allowed) results. */
+static void take(walk_state *w, const walk_graph *g, const uint8_t *query, distance_fn distance,
+                 const int32_t *fresh, int64_t n_fresh) {
+    for (int64_t j = 0; j < n_fresh; j++) {
+        int32_t row = fresh[j];
+        int32_t d = distance(g->codes + (int64_t)row * g->dim, query, g->dim);
+        if (w->n_results >= w->ef && d >= -w->results[0].key) continue;
+        if (w->n_candidates < w->room) {
+            w->candidates[w->n_candidates] = (walk_item){d, row};
+            heap_up(w->candidates, w->n_candidates++);
         }
-        for (int64_t j = 0; j < n_fresh; j++) {
-            int32_t row = fresh[j];
-            int32_t d = distance(g->codes + (int64_t)row * g->dim, query, g->dim);
-            if (n_results >= ef && d >= -results[0].key) continue;
-            if (n_candidates < room) {
-                candidates[n_candidates] = (walk_item){d, row};
-                heap_up(candidates, n_candidates++);
-            }
-            if (!is_allowed(allowed, row)) continue;
-            if (n_results < ef) {
-                results[n_results] = (walk_item){-d, row};
-                heap_up(results, n_results++);
-            } else {
-                results[0] = (walk_item){-d, row};
-                heap_down(results, n_results, 0);
-            }
+        if (!is_allowed(w->allowed, row)) continue;
+        if (w->n_results < w->ef) {
+            w->results[w->n_results] = (walk_item){-d, row};
+            heap_up(w->results, w->n_results++);
+        } else {
+            w->results[0] = (walk_item){-d, row};
+            heap_down(w->results, w->n_results, 0);
         }
     }
-    // Heap sort in place: the farthest goes last, until the results are nearest first.
+}
+
+/* Visit the level-0 links of ``row``: unseen neighbours are gathered a chunk at a time, their
+ * codes fetched while the ones before are scored. Returns 0, or WALK_DAMAGED. */
+static int expand(walk_state *w, const walk_graph *g, const uint8_t *query, distance_fn distance,
+                  int32_t row) {
+    int64_t degree;
+    const int32_t *links = links_of(g, row, 0, &degree);
+    if (links == NULL) return WALK_DAMAGED;
+    int32_t fresh[WALK_CHUNK];
+    int64_t j = 0;
+    while (j < degree && links[j] >= 0) {
+        int64_t n_fresh = 0;
+        for (; j < degree && links[j] >= 0 && n_fresh < WALK_CHUNK; j++) {
+            int32_t next = links[j];
+            if (next >= g->rows) return WALK_DAMAGED;
+            if (w->visited[next] == w->tag) continue;
+            w->visited[next] = w->tag;
+            fresh[n_fresh++] = next;
+            prefetch(g->codes + (int64_t)next * g->dim, g->dim);
+        }
+        take(w, g, query, distance, fresh, n_fresh);
+    }
+    return 0;
+}
+
+/* Heap sort in place: the farthest goes last, until the results are nearest first. */
+static void sort_results(walk_item *results, int64_t n_results) {
     for (int64_t n = n_results; n > 1; n--) {
         walk_item top = results[0];
         results[0] = results[n - 1];
         results[n - 1] = top;
         heap_down(results, n - 1, 0);
     }
-    int64_t out = n_results < k ? n_results : k;
-    for (int64_t i = 0; i < out; i++) found[i] = results[i].row;
+}
+
+/* The k nearest rows to ``query`` (codes of the graph's kind), nearest first; returns how many,
+ * or WALK_DAMAGED, or WALK_TOO_WIDE. ``allowed``: a little-endian bitmap of rows that may be
+ * returned, or NULL for all. ``visited`` holds one tag per row; rows marked ``tag`` count as
+ * seen (the caller gives each walk a new tag). ``scratch`` holds ``capacity`` items (at least
+ * ef + 2). */
+int64_t answerdb_walk(const walk_graph *g, const uint8_t *query, int64_t ef, int64_t k,
+                      const uint8_t *allowed, uint32_t *visited, uint32_t tag, int64_t *found,
+                      walk_item *scratch, int64_t capacity) {
+    static distance_fn distance = NULL;
+    if (distance == NULL) distance = pick_distance();
+    if (g->dim > WALK_MAX_DIM) return WALK_TOO_WIDE;
+    if (g->rows == 0 || g->entry < 0 || ef < 1 || capacity < ef + 2) return 0;
+    if (g->entry >= g->rows) return WALK_DAMAGED;
+    walk_state w = {scratch, scratch + ef + 1, ef, capacity - ef - 1, 0, 0, allowed, visited, tag};
+    int32_t start, start_distance;
+    if (descend(g, query, distance, &start, &start_distance) != 0) return WALK_DAMAGED;
+    visited[start] = tag;
+    w.candidates[w.n_candidates++] = (walk_item){start_distance, start};
+    if (is_allowed(allowed, start)) w.results[w.n_results++] = (walk_item){-start_distance, start};
+    while (w.n_candidates > 0) {
+        walk_item next = w.candidates[0];
+        w.candidates[0] = w.candidates[--w.n_candidates];
+        if (w.n_candidates > 0) heap_down(w.candidates, w.n_candidates, 0);
+        if (w.n_results >= ef && next.key > -w.results[0].key) break;
+        if (expand(&w, g, query, distance, next.row) != 0) return WALK_DAMAGED;
+    }
+    sort_results(w.results, w.n_results);
+    int64_t out = w.n_results < k ? w.n_results : k;
+    for (int64_t i = 0; i < out; i++) found[i] = w.results[i].row;
     return out;
 }
 
@@ -218,7 +276,8 @@ static float exact_score(const uint8_t *codes, const float *query, int64_t dim, 
 
 /* The k best of ``candidates`` walked rows by exact inner product with the float ``query``,
  * best first, in ``rows`` and ``scores`` (each room for ``candidates``); ``codes`` is room for
- * the query's own codes. The other arguments are answerdb_walk's. Returns how many. */
+ * the query's own codes. The other arguments are answerdb_walk's. Returns how many, or
+ * answerdb_walk's error. */
 int64_t answerdb_nearest(const walk_graph *g, const float *query, float scale, int64_t ef,
                          int64_t k, int64_t candidates, const uint8_t *allowed, uint32_t *visited,
                          uint32_t tag, int64_t *rows, float *scores, walk_item *scratch,
@@ -226,6 +285,7 @@ int64_t answerdb_nearest(const walk_graph *g, const float *query, float scale, i
     encode_query(query, g->dim, scale, codes);
     int64_t n = answerdb_walk(g, codes, ef, candidates, allowed, visited, tag, rows, scratch,
                               capacity);
+    if (n < 0) return n;
     float query_sum = 0.0f;
     for (int64_t i = 0; i < g->dim; i++) query_sum += query[i];
     // Insertion sort as scored: a few dozen candidates, ties kept in the walk's order.

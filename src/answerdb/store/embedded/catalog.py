@@ -173,9 +173,10 @@ class Catalog:
     def bump_version(self) -> None:
         self.set_meta("version", self.version() + 1)
 
-    def record_vectors(self, start: int, count: int, crc32: int) -> None:
-        """Remember a batch's vector checksum (inside the caller's transaction)."""
-        self.db.execute("INSERT OR REPLACE INTO vector_sums VALUES(?, ?, ?)", (start, count, crc32))
+    def record_sums(self, sums: list[tuple[int, int, int]]) -> None:
+        """Remember vector checksums, (start, rows, CRC-32) each (inside the caller's
+        transaction); a block starting where another did replaces it."""
+        self.db.executemany("INSERT OR REPLACE INTO vector_sums VALUES(?, ?, ?)", sums)
 
     def forget_vectors(self) -> None:
         """Drop every vector checksum (compaction writes a new file)."""
@@ -372,14 +373,16 @@ class Catalog:
         )
         self.db.execute("INSERT INTO passages_fts(passages_fts) VALUES('rebuild')")
 
-    def switch_generation(self, generation: int, live: npt.NDArray[np.int64], crc: int) -> None:
+    def switch_generation(
+        self, generation: int, live: npt.NDArray[np.int64], sums: list[tuple[int, int, int]]
+    ) -> None:
         """Commit a compaction: the ``live`` rows, in order, are rows 0.. of the new vector file
-        (offset int8 layout; its CRC-32 ``crc``) of ``generation``."""
+        (offset int8 layout; checksums ``sums``) of ``generation``."""
         with self.transaction():
             self.set_meta("int8_codes", "offset")  # older stores change layout here
             self.renumber({int(old): new for new, old in enumerate(live)})
             self.forget_vectors()
-            self.record_vectors(0, len(live), crc)
+            self.record_sums(sums)
             self.set_meta("generation", generation)
             self.set_meta("rows", len(live))
             self.bump_version()

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from answerdb.store.embedded import sums
+from answerdb.store.embedded.catalog_rules import catalog_problems, integrity_problems
 from answerdb.store.embedded.hnsw import AnnIndex, file_crc, saved_rows
 from answerdb.types import CheckReport
 
@@ -41,14 +42,14 @@ def check_store(store: EmbeddedStore) -> CheckReport:
 
 def _check_catalog(store: EmbeddedStore, report: CheckReport) -> None:
     db = store.catalog.db
-    problems = [str(r[0]) for r in db.execute("PRAGMA integrity_check").fetchall()]
-    if problems != ["ok"]:
-        report.add("catalog", "error", "SQLite integrity: " + "; ".join(problems[:5]))
+    damaged = integrity_problems(db)
+    if damaged:
+        report.add("catalog", "error", damaged)
     counts = store.catalog.counts()
     rows = store.catalog.committed_rows()
     report.counts.update(counts, vector_rows=rows)
-    for level, message in _catalog_problems(db, rows):
-        report.add("catalog", level, message)
+    for message, repairable in catalog_problems(db, rows, str(store.path)):
+        report.add("catalog", "error", message, repairable)
     if not any(f.part == "catalog" and f.level == "error" for f in report.findings):
         report.add(
             "catalog",
@@ -58,52 +59,58 @@ def _check_catalog(store: EmbeddedStore, report: CheckReport) -> None:
     _check_keyword_index(store, report)
 
 
-# Each query counts what must not exist: (level, SQL, what it means).
-_CATALOG_RULES = [
-    ("error", "SELECT count(*) FROM passages WHERE row < 0 OR row >= ?", "passages past meta.rows"),
-    (
-        "error",
-        "SELECT count(*) FROM passages p WHERE NOT EXISTS"
-        " (SELECT 1 FROM documents d WHERE d.doc_id = p.doc_id)",
-        "passages without their document",
-    ),
-    (
-        "error",
-        "SELECT count(*) FROM documents d WHERE NOT EXISTS"
-        " (SELECT 1 FROM passages p WHERE p.doc_id = d.doc_id)",
-        "documents without passages",
-    ),
-    (
-        "error",
-        "SELECT count(*) FROM (SELECT doc_id FROM passages GROUP BY doc_id"
-        " HAVING min(ordinal) != 0 OR max(ordinal) != count(*) - 1)",
-        "documents with missing or repeated passages",
-    ),
-]
-
-
-def _catalog_problems(db: sqlite3.Connection, rows: int) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    for level, sql, meaning in _CATALOG_RULES:
-        params = (rows,) if "?" in sql else ()
-        count = int(db.execute(sql, params).fetchone()[0])
-        if count:
-            found.append((level, f"{count} {meaning}"))
-    return found
-
-
 def _check_keyword_index(store: EmbeddedStore, report: CheckReport) -> None:
-    if store.readonly:
-        report.add("catalog", "ok", "keyword index not checked (opened read-only)")
-        return
+    db = store.catalog.db
+    how = ""
     try:
-        store.catalog.db.execute(
-            "INSERT INTO passages_fts(passages_fts, rank) VALUES('integrity-check', 1)"
-        )
+        if store.readonly or not _fts_integrity(db):
+            _read_keyword_index(db)
+            how = " (read entry by entry: the catalog is open read-only)"
     except sqlite3.DatabaseError as exc:
         report.add("catalog", "error", f"keyword index disagrees with passages: {exc}", True)
         return
-    report.add("catalog", "ok", "keyword index matches the passages")
+    report.add("catalog", "ok", "keyword index matches the passages" + how)
+
+
+def _fts_integrity(db: sqlite3.Connection) -> bool:
+    """FTS5's own check of the index against the passages; False where the catalog cannot be
+    written (the check is an INSERT): then it is no finding about the index."""
+    try:
+        db.execute("INSERT INTO passages_fts(passages_fts, rank) VALUES('integrity-check', 1)")
+    except sqlite3.OperationalError as exc:
+        if "readonly" in str(exc):
+            return False
+        raise
+    return True
+
+
+def _read_keyword_index(db: sqlite3.Connection) -> None:
+    """Read every entry of the keyword index (a damaged page fails the read) and compare the
+    rows it holds with the passages. Raises sqlite3.DatabaseError on a difference."""
+    db.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.passages_vocab"
+        " USING fts5vocab(main, passages_fts, 'instance')"
+    )
+    db.execute("SELECT count(*) FROM temp.passages_vocab").fetchone()
+    for sql, what in _INDEXED_ROWS:
+        count = int(db.execute(sql).fetchone()[0])
+        if count:
+            raise sqlite3.DatabaseError(f"{count} {what}")
+
+
+# Rows the keyword index and the passages must share: (SQL counting a difference, its meaning).
+_INDEXED_ROWS = [
+    (
+        "SELECT count(*) FROM passages p WHERE NOT EXISTS"
+        " (SELECT 1 FROM passages_fts_docsize s WHERE s.id = p.row)",
+        "passages missing from the index",
+    ),
+    (
+        "SELECT count(*) FROM passages_fts_docsize s WHERE NOT EXISTS"
+        " (SELECT 1 FROM passages p WHERE p.row = s.id)",
+        "indexed rows without a passage",
+    ),
+]
 
 
 def _check_vectors(store: EmbeddedStore, report: CheckReport) -> None:
@@ -111,12 +118,12 @@ def _check_vectors(store: EmbeddedStore, report: CheckReport) -> None:
     stored = store.vectors.stored_rows()
     report.counts["vector_file_rows"] = stored
     if stored < rows:
-        report.add(
-            "vectors",
-            "error",
-            f"{store.vectors.path.name} holds {stored} rows, the catalog commits {rows}:"
-            " the missing vectors must be embedded again",
-        )
+        name = store.vectors.path.name
+        held = f"holds {stored} rows" if store.vectors.path.exists() else "is missing"
+        missing = [(stored, rows - stored, 0)]
+        docs = sums.named(sums.documents_in(store.catalog.db, missing))
+        lack = f"{sums.row_ranges(missing)} ({docs}) lack their vectors"
+        report.add("vectors", "error", f"{name} {held}, the catalog commits {rows}: {lack}", True)
         return
     if stored > rows:
         report.add(
@@ -129,34 +136,17 @@ def _check_vectors(store: EmbeddedStore, report: CheckReport) -> None:
 
 
 def _check_sums(store: EmbeddedStore, report: CheckReport, rows: int) -> None:
-    bad, covered = _sum_mismatches(store, rows)
+    recorded = [block for block in store.catalog.vector_sums() if block[1]]
+    vectors = store.vectors
+    bad = sums.damaged_blocks(vectors.path, vectors.row_bytes, recorded, rows)
+    covered = sum(count for start, count, _ in recorded if start + count <= rows)
     report.counts["checksummed_rows"] = covered
     if bad:
-        report.add("vectors", "error", "checksum mismatch: " + ", ".join(bad[:5]))
+        docs = sums.named(sums.documents_in(store.catalog.db, bad))
+        report.add("vectors", "error", f"checksum mismatch: {sums.row_ranges(bad)} ({docs})", True)
         return
     unchecked = f"; {rows - covered} rows older than checksums" if covered < rows else ""
     report.add("vectors", "ok", f"{covered} rows match their checksums{unchecked}")
-
-
-def _sum_mismatches(store: EmbeddedStore, rows: int) -> tuple[list[str], int]:
-    """Row ranges whose bytes differ from the CRC-32 committed with them, and rows checked."""
-    sums = [(start, count, crc) for start, count, crc in store.catalog.vector_sums() if count]
-    if not sums:
-        return [], 0
-    row_bytes = store.vectors.row_bytes
-    bad: list[str] = []
-    covered = 0
-    with open(store.vectors.path, "rb") as fh:
-        for start, count, crc in sums:
-            where = f"rows {start}-{start + count - 1}"
-            if start + count > rows:
-                bad.append(f"{where} past meta.rows")
-                continue
-            fh.seek(start * row_bytes)
-            if zlib.crc32(fh.read(count * row_bytes)) != crc:
-                bad.append(where)
-            covered += count
-    return bad, covered
 
 
 def _check_index(store: EmbeddedStore, report: CheckReport) -> None:

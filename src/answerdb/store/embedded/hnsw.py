@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from answerdb.errors import StoreError
 from answerdb.store.embedded.vectors import VectorFile
-from answerdb.store.embedded.walk import GraphWalk
+from answerdb.store.embedded.walk import MAX_DIM, GraphWalk
 from answerdb.types import IndexSettings, Vectors
 
 # faiss's bundled stubs describe its SWIG layer, not the numpy-friendly API used here.
@@ -80,6 +80,12 @@ class AnnIndex:
             stop = min(start + batch, committed)
             codes = np.asarray(self.vectors.rows(committed)[start:stop])
             self.index.add(self.vectors.graph_values(codes))
+
+    def copy(self) -> AnnIndex:
+        """The same graph in memory of its own, to grow while others search this one."""
+        twin = AnnIndex(self.vectors, self.settings)
+        twin.index = faiss.clone_index(self.index)
+        return twin
 
     def grow(self, committed: int, rows: int) -> bool:
         """Add up to ``rows`` of the stored rows the graph lacks, on this thread alone (work
@@ -142,11 +148,15 @@ class AnnIndex:
     def _walk(self) -> GraphWalk | None:
         """The compiled walk, for a graph over the vector file's own 8-bit codes (re-made when
         the graph has grown: faiss may have moved its arrays)."""
-        if not (GraphWalk.available() and self.vectors.dtype == "int8" and self.vectors.offset):
+        vectors = self.vectors
+        # Wider rows than MAX_DIM could overflow the walk's 32-bit distances: faiss scores them.
+        walkable = vectors.dtype == "int8" and vectors.offset and vectors.dim <= MAX_DIM
+        if not (walkable and GraphWalk.available()):
             return None
         if self._walker is None or self._walker.rows != self.rows:
             codes = np.asarray(self.vectors.rows(self.rows))
-            self._walker = GraphWalk(self.index.hnsw, codes, faiss) if self.rows else None
+            source = str(self._mapped_from or "the graph")
+            self._walker = GraphWalk(self.index.hnsw, codes, faiss, source) if self.rows else None
         return self._walker
 
     def _cached_params(self, ef_search: int) -> Any:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from answerdb.errors import LockedError
+from answerdb.errors import LockedError, StoreError
 
 
 class WriterLock:
@@ -20,7 +20,10 @@ class WriterLock:
         self._fd: int | None = None
 
     def __enter__(self) -> WriterLock:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # the folder went read-only or away since the store opened
+            raise StoreError(f"{self.path.parent}: cannot write here: {exc.strerror}") from None
         deadline = time.monotonic() + self.timeout
         while True:
             try:

@@ -1,9 +1,9 @@
 """`answerdb repair`: rebuild an embedded store's derived parts from the catalog.
 
 The catalog is the truth (invariant 1). Repair trims a crash's uncommitted vector tail,
+embeds missing or damaged vectors again from the passages (given the model's ``embed``),
 rebuilds the keyword index from the passages and the graph from the vector file, and
-removes leftovers of interrupted writes. Vectors the catalog commits but the file lacks
-cannot be rebuilt here: they need the sources ingested again (or a backup).
+removes leftovers of interrupted writes.
 """
 
 from __future__ import annotations
@@ -12,23 +12,32 @@ import os
 from typing import TYPE_CHECKING
 
 from answerdb.errors import StoreError
+from answerdb.store.base import Reembed
 from answerdb.store.embedded.check import check_store, stale_files
+from answerdb.store.embedded.reembed import reembed
 from answerdb.types import CheckReport
 
 if TYPE_CHECKING:
     from answerdb.store.embedded.store import EmbeddedStore
 
 
-def repair_store(store: EmbeddedStore) -> tuple[list[str], CheckReport]:
+def repair_store(
+    store: EmbeddedStore, embed: Reembed | None = None
+) -> tuple[list[str], CheckReport]:
     """Repair ``store`` under the writer lock; returns what was done and a fresh check.
+    Without ``embed``, missing or damaged vectors are left (and reported).
 
     Raises LockedError while another process writes and StoreError when read-only.
     """
     done: list[str] = []
     with store.writer_lock():
         done += _trim_tail(store)
+        done += reembed(store, embed)
         done += _rebuild_keywords(store)
         done += _remove_leftovers(store)
+    if store.vectors.stored_rows() < store.catalog.committed_rows():
+        done.append(f"left {store.index_path.name}: its vectors are missing")
+        return done, check_store(store)
     # reindex takes the writer lock itself.
     store.reindex()
     graph = f"from {store.ann.rows} vectors" if store.ann.rows else "empty: searched exactly"
@@ -50,9 +59,17 @@ def _trim_tail(store: EmbeddedStore) -> list[str]:
 
 
 def _rebuild_keywords(store: EmbeddedStore) -> list[str]:
+    """The keyword index from the passages, less passages whose document is gone (no search
+    returns them: every hit is read with its document)."""
     with store.catalog.transaction() as db:
+        orphans = db.execute(
+            "DELETE FROM passages WHERE doc_id NOT IN (SELECT doc_id FROM documents)"
+        ).rowcount
         db.execute("INSERT INTO passages_fts(passages_fts) VALUES('rebuild')")
-    return ["rebuilt the keyword index from the passages"]
+        if orphans:
+            store.catalog.bump_version()
+    removed = [f"removed {orphans} passages whose document is gone"] if orphans else []
+    return [*removed, "rebuilt the keyword index from the passages"]
 
 
 def _remove_leftovers(store: EmbeddedStore) -> list[str]:

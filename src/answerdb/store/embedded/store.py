@@ -15,8 +15,9 @@ import numpy as np
 import numpy.typing as npt
 
 from answerdb.errors import InputError, LockedError, StoreError
-from answerdb.store.base import Grow, Store
-from answerdb.store.embedded import check, repair
+from answerdb.store.base import Grow, Reembed, Store
+from answerdb.store.embedded import check, compaction, folder, graph_cache, repair
+from answerdb.store.embedded.batch import last_versions, write_batch
 from answerdb.store.embedded.catalog import Catalog
 from answerdb.store.embedded.crowding import CrowdingCache, crowding
 from answerdb.store.embedded.filter_cache import FilterCache, Matching, bitmap
@@ -26,8 +27,8 @@ from answerdb.store.embedded.lock import WriterLock
 from answerdb.store.embedded.search import Ranked, nearest
 from answerdb.store.embedded.settings import settle_dtype, settle_index
 from answerdb.store.embedded.stats import store_stats
-from answerdb.store.embedded.vectors import INT8_SCALE, VectorFile, fit_int8_scale
-from answerdb.store.embedded.where_sql import where_sql
+from answerdb.store.embedded.vectors import INT8_SCALE, VectorFile
+from answerdb.store.embedded.where_sql import refuse_mistyped_ranges, where_sql
 from answerdb.types import CheckReport, Document, Hit, IndexSettings, Passage, Vectors
 from answerdb.where import Where
 
@@ -64,8 +65,8 @@ class EmbeddedStore(Store):
         self.exact_limit = exact_limit
         if not (path / CATALOG).exists() and (readonly or not create):
             raise InputError(f"{path}: not a knowledge base (run `answerdb ingest {path} FILES`)")
-        if not readonly:
-            path.mkdir(parents=True, exist_ok=True)
+        if not readonly:  # refused here, before a caller embeds anything for it
+            folder.prepare_for_writing(path)
         self.catalog = Catalog(path / CATALOG, readonly=readonly)
         self._dtype = settle_dtype(self.catalog, dtype)
         self._index = settle_index(self.catalog, index)
@@ -116,7 +117,7 @@ class EmbeddedStore(Store):
         """The writer lock (every write, and ``repair``); raises StoreError when read-only."""
         if self.readonly:
             raise StoreError(f"{self.path}: opened read-only")
-        return WriterLock(self.path / "writer.lock", self.lock_timeout)
+        return WriterLock(self.path / folder.LOCK_FILE, self.lock_timeout)
 
     def model(self) -> dict[str, str]:
         return self.catalog.model()
@@ -130,31 +131,14 @@ class EmbeddedStore(Store):
     def add(
         self, docs: list[tuple[Document, str]], passages: list[Passage], vectors: Vectors
     ) -> None:
+        """A document id given twice keeps its last version (with that version's passages)."""
         if len(passages) != len(vectors):
             raise InputError(f"{len(passages)} passages but {len(vectors)} vectors")
+        batch = last_versions(docs, passages, vectors)
         with self.writer_lock():
             self._refresh()
-            replaced = self.catalog.existing_ids([doc.doc_id for doc, _ in docs])
-            start = self.catalog.committed_rows()
-            for offset, passage in enumerate(passages):
-                passage.row = start + offset
-            fitted = self._dtype == "int8" and start == 0 and not self.catalog.meta("int8_scale")
-            if fitted:  # the first batch sets how finely int8 codes cut (recorded below)
-                self.vectors.scale = fit_int8_scale(vectors)
-            # Vectors first: until the catalog commits, they are an invisible tail.
-            crc = self.vectors.append(vectors, at_row=start)
-            headings = {doc.doc_id: doc.heading for doc, _ in docs}
-            with self.catalog.transaction():
-                self.catalog.delete_documents(sorted(replaced))
-                self.catalog.insert_documents(docs)
-                self.catalog.insert_passages(passages, headings)
-                if passages:
-                    self.catalog.record_vectors(start, len(passages), crc)
-                self.catalog.set_meta("rows", start + len(passages))
-                if fitted:
-                    self.catalog.set_meta("int8_scale", self.vectors.scale)
-                self.catalog.bump_version()
-        self._written = start + len(passages)  # committed: the graph may take these rows
+            written = write_batch(self.catalog, self.vectors, batch, self._dtype == "int8")
+        self._written = written  # committed: the graph may take these rows
         self._adds += 1
         self._refresh()
 
@@ -176,7 +160,7 @@ class EmbeddedStore(Store):
         if self.readonly or self.ann.rows == self.ann.saved_rows:
             return
         try:
-            with WriterLock(self.path / "writer.lock", timeout=0):
+            with WriterLock(self.path / folder.LOCK_FILE, timeout=0):
                 self._refresh()  # save what is committed now, in the current generation
                 self._save_graph()
         except (LockedError, StoreError, OSError):
@@ -187,34 +171,29 @@ class EmbeddedStore(Store):
         self.ann.save(self._file("index", "faiss"), self.catalog.record_graph_crc)
 
     def compact(self) -> dict[str, Any]:
+        """StoreError, compacting nothing, when a row to copy fails its checksum."""
         with self.writer_lock():
             self.catalog.set_graph_waits(False)  # the new generation's graph is built in full
             self._refresh()
             before = self.catalog.committed_rows()
             live = np.sort(self.catalog.live_rows())
-            self._write_generation(live)
+            old_files = [self.vectors.path, self._file("index", "faiss")]
+            target = self.path / f"vectors-g{self._generation + 1}.{self._dtype}"
+            compaction.write_generation(self.vectors, self.catalog, live, target)
+            self._load_generation()
+            for stale in old_files:
+                stale.unlink(missing_ok=True)
             self._refresh()
             self._save_graph()
+            vacuumed = compaction.vacuum(self.catalog)
         freed = (before - len(live)) * self.vectors.row_bytes
-        return {"rows_before": before, "rows_after": len(live), "bytes_freed": freed}
-
-    def _write_generation(self, live: npt.NDArray[np.int64]) -> None:
-        old_files = [self.vectors.path, self._file("index", "faiss")]
-        codes = np.asarray(self.vectors.rows(self.catalog.committed_rows())[live])
-        new = VectorFile(
-            self.path / f"vectors-g{self._generation + 1}.{self._dtype}",
-            self.vectors.dim,
-            self._dtype,
-            self.vectors.scale,
-        )
-        crc = new.append(self.vectors.decode(codes), at_row=0)
-        self.catalog.switch_generation(self._generation + 1, live, crc)
-        self._load_generation()
-        for stale in old_files:
-            stale.unlink(missing_ok=True)
+        return {"rows_before": before, "rows_after": len(live), "bytes_freed": freed, **vacuumed}
 
     def bulk(self, passages: int | None = None, graph_waits: bool = False) -> BulkLoad:
-        """From BULK_PASSAGES passages (or an unknown number), ``bulk_load``; else nothing."""
+        """From BULK_PASSAGES passages (or an unknown number), ``bulk_load``; else nothing.
+        StoreError at once, before the caller embeds anything, when opened read-only."""
+        if self.readonly:
+            self.writer_lock()  # raises
         if passages is not None and passages < BULK_PASSAGES:
             return nullcontext()
         return self.bulk_load(graph_waits)
@@ -298,8 +277,8 @@ class EmbeddedStore(Store):
         wanted = self.graph_rows(committed)
         if self.ann.rows < wanted:  # another process may have saved them: mapping is cheaper
             self.ann = newer_graph(self.ann, self._file("index", "faiss"), committed) or self.ann
-        if not waits:
-            self.ann.catch_up(wanted)
+        if not waits:  # read-only handles share what they build (graph_cache.py)
+            self.ann = graph_cache.caught_up(self.ann, wanted, share=self.readonly)
 
     def _consistent(self, read: Callable[[], T]) -> T:
         """Run a read in one catalog snapshot; again if compaction removed its files meanwhile
@@ -348,6 +327,8 @@ class EmbeddedStore(Store):
 
         def compute() -> Matching:
             rows = self.catalog.live_rows(*where_sql(where))
+            if not len(rows):  # a range of the wrong kind matches nothing: say so instead
+                refuse_mistyped_ranges(self.catalog.db, where)
             return rows, (bitmap(rows, committed) if len(rows) > self.exact_limit else None)
 
         return self._filters.get(where, compute)
@@ -358,7 +339,10 @@ class EmbeddedStore(Store):
             return []
         sql, params = where_sql(where)
         with self.catalog.snapshot():  # rows are renumbered by compaction: score and fetch together
-            return self.catalog.hits(self.catalog.keyword_search(expression, k, sql, params))
+            hits = self.catalog.hits(self.catalog.keyword_search(expression, k, sql, params))
+            if not hits:
+                refuse_mistyped_ranges(self.catalog.db, where)
+            return hits
 
     def document(self, doc_id: str) -> Document | None:
         return self.catalog.document(doc_id)
@@ -391,8 +375,8 @@ class EmbeddedStore(Store):
     def check(self) -> CheckReport:
         return check.check_store(self)
 
-    def repair(self) -> tuple[list[str], CheckReport]:
-        return repair.repair_store(self)
+    def repair(self, embed: Reembed | None = None) -> tuple[list[str], CheckReport]:
+        return repair.repair_store(self, embed)
 
     def close(self) -> None:
         self.flush()

@@ -10,15 +10,17 @@ before that layout keep signed bytes until `compact` rewrites them.
 from __future__ import annotations
 
 import os
-import zlib
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from answerdb.errors import InputError, StoreError
+from answerdb.store.embedded.sums import Block, block_sums
 from answerdb.types import Vectors
 
+# Vectors are derived from the passages' text (invariant 1): missing or damaged ones are made again.
+REPAIR_HINT = "run `answerdb repair` to embed them again from the passages"
 DTYPES = {"int8": np.int8, "float16": np.float16, "float32": np.float32}
 # int8 codes are x * scale, rounded. The default clips unit-vector components beyond ±0.5;
 # a new store fits its scale to its first batch (fit_int8_scale) and records it.
@@ -105,13 +107,16 @@ class VectorFile:
             return query * self.scale + 128.0
         return query
 
-    def append(self, vectors: Vectors, at_row: int) -> int:
+    def append(self, vectors: Vectors, at_row: int) -> list[Block]:
         """Write rows starting at ``at_row`` (the committed count), trimming any crash tail.
 
-        Returns the CRC-32 of the bytes written, for the catalog to keep; raises StoreError
-        when the disk is full or read-only (the tail written so far stays invisible).
+        Returns the checksums of the rows written, block by block, for the catalog to keep;
+        raises StoreError when the disk is full or read-only (the tail written so far stays
+        invisible) or when the file lacks committed rows (appending would zero-fill them).
         """
         data = self.encode(vectors).tobytes()
+        if self.stored_rows() < at_row:
+            raise StoreError(self._short(at_row))
         try:
             with open(self.path, "ab") as fh:
                 fh.truncate(at_row * self._row_bytes)
@@ -120,7 +125,23 @@ class VectorFile:
                 os.fsync(fh.fileno())
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot write vectors: {exc.strerror}") from exc
-        return zlib.crc32(data)
+        return block_sums(data, at_row, self._row_bytes)
+
+    def overwrite(self, vectors: Vectors, at_row: int) -> list[Block]:
+        """Write rows in place from ``at_row`` (committed rows made again by `repair`),
+        extending a short or missing file; their checksums. StoreError when the disk refuses."""
+        data = self.encode(vectors).tobytes()
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                os.pwrite(fd, data, at_row * self._row_bytes)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot write vectors: {exc.strerror}") from exc
+        self.close()  # mapped before: map the rows again, as written
+        return block_sums(data, at_row, self._row_bytes)
 
     def stored_rows(self) -> int:
         """How many whole rows the file holds, committed or not."""
@@ -143,14 +164,15 @@ class VectorFile:
                 shape = (count, self.dim)
                 mapped = np.memmap(self.path, dtype=self._np_dtype, mode="r", shape=shape)
                 return np.asarray(mapped)  # a plain array on the same pages: cheaper to index
-        except FileNotFoundError:  # compaction removed this generation's file: re-read
-            raise StoreError(f"{self.path}: gone (the store was compacted)") from None
+        except FileNotFoundError:  # a read overtaken by a compaction retries on the new files
+            raise StoreError(f"{self.path}: missing; {REPAIR_HINT}") from None
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot read vectors: {exc.strerror}") from exc
-        raise StoreError(
-            f"{self.path}: holds {size // self._row_bytes} vectors, the catalog has {count};"
-            " run `answerdb check`"
-        )
+        raise StoreError(self._short(count))
+
+    def _short(self, count: int) -> str:
+        held = self.stored_rows()
+        return f"{self.path}: holds {held} vectors, the catalog has {count}; {REPAIR_HINT}"
 
     def scores(self, query: Vectors, rows: npt.NDArray[np.int64], count: int) -> Vectors:
         """Exact inner products of ``query`` with the given stored rows."""

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from answerdb.errors import StoreError
+
 try:
     from answerdb.store.embedded import _walk  # type: ignore[attr-defined]
 
@@ -24,6 +26,10 @@ except (ImportError, OSError):
 # Candidates a walk may hold beyond its results: plenty for any ef (the walk stops pushing,
 # never writes past it).
 SCRATCH_PER_EF = 64
+# The widest rows the walk scores: 32-bit distances of wider ones could overflow (faiss then).
+MAX_DIM = 32768
+# What the walk returns for a link or entry point outside the graph (_walk.c WALK_DAMAGED).
+_DAMAGED = -1
 _P = ctypes.c_void_p
 
 
@@ -36,6 +42,8 @@ class _Graph(ctypes.Structure):
         ("dim", ctypes.c_int64),
         ("entry", ctypes.c_int64),
         ("max_level", ctypes.c_int64),
+        ("rows", ctypes.c_int64),
+        ("n_links", ctypes.c_int64),
     ]
 
 
@@ -85,9 +93,12 @@ class _Scratch(threading.local):
 
 
 class GraphWalk:
-    """Searches a faiss HNSW graph over a matrix of 8-bit codes (uint8, value + 128)."""
+    """Searches a faiss HNSW graph over a matrix of 8-bit codes (uint8, value + 128); ``source``
+    names the graph's file in errors (its links are that file's pages, checked as walked)."""
 
-    def __init__(self, hnsw: Any, codes: npt.NDArray[np.uint8], faiss: Any) -> None:
+    def __init__(
+        self, hnsw: Any, codes: npt.NDArray[np.uint8], faiss: Any, source: str = "the graph"
+    ) -> None:
         # Views of faiss's arrays and of the codes: kept here so that they outlive the walk.
         levels = hnsw.cum_nneighbor_per_level
         self._arrays = [
@@ -98,11 +109,19 @@ class GraphWalk:
         ]
         neighbors, offsets, cum_nb, _ = self._arrays
         self.rows = len(codes)
+        self.source = source
+        if len(offsets) != self.rows + 1 or not 0 <= hnsw.max_level < len(cum_nb) - 1:
+            self._damaged()
         self._graph = _Graph(
             codes.ctypes.data, neighbors.ctypes.data, offsets.ctypes.data, cum_nb.ctypes.data,
-            codes.shape[1], hnsw.entry_point, hnsw.max_level,
+            codes.shape[1], hnsw.entry_point, hnsw.max_level, self.rows, len(neighbors),
         )  # fmt: skip
         self._scratch = _Scratch()
+
+    def _damaged(self) -> None:
+        raise StoreError(
+            f"{self.source}: damaged (a link lies outside the graph); `answerdb repair` rebuilds it"
+        )
 
     @staticmethod
     def available() -> bool:
@@ -122,6 +141,8 @@ class GraphWalk:
             scratch.visited.ctypes.data, tag, scratch.found.ctypes.data,
             scratch.items.ctypes.data, capacity,
         )  # fmt: skip
+        if count == _DAMAGED:
+            self._damaged()
         return scratch.found[:count].copy()
 
     def nearest(
@@ -147,5 +168,7 @@ class GraphWalk:
             scratch.scores.ctypes.data, scratch.items.ctypes.data, capacity,
             scratch.codes.ctypes.data,
         )  # fmt: skip
+        if count == _DAMAGED:
+            self._damaged()
         rows, scores = scratch.found[:count].tolist(), scratch.scores[:count].tolist()
         return list(zip(rows, scores, strict=True))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
-from answerdb.where import COLUMNS, Where, check_where
+from answerdb.errors import InputError
+from answerdb.where import COLUMNS, RANGES, Where, check_where
 
 _COMPARE = {"$eq": "=", "$ne": "!=", "$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 
@@ -68,3 +70,24 @@ def _compare(key: str, op: str, value: Any) -> tuple[str, list[Any]]:
     if column:
         return f"{column} {op} ?", [value]
     return f"json_extract(d.metadata, ?) {op} ?", [_path(key), value]
+
+
+def refuse_mistyped_ranges(db: sqlite3.Connection, where: Where | None) -> None:
+    """InputError when a range compares a field with a value of a kind the field never holds
+    (a string against numbers, or a number against text): why a filter matches nothing."""
+    for key, condition in (where or {}).items():
+        if key in COLUMNS or not isinstance(condition, dict):
+            continue
+        ranged = [value for op, value in condition.items() if op in RANGES]
+        if ranged:
+            _refuse_other_kind(db, key, ranged[0])
+
+
+def _refuse_other_kind(db: sqlite3.Connection, key: str, value: Any) -> None:
+    sql = "SELECT DISTINCT json_type(metadata, ?) FROM documents"
+    kinds = {row[0] for row in db.execute(sql, [_path(key)])}
+    numbers, texts = bool(kinds & {"integer", "real"}), "text" in kinds
+    if isinstance(value, str) and numbers and not texts:
+        raise InputError(f"where: {key} holds numbers; compare it with a number, not {value!r}")
+    if not isinstance(value, str) and texts and not numbers:
+        raise InputError(f"where: {key} holds text; compare it with a string, not {value!r}")

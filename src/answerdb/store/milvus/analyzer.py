@@ -57,7 +57,8 @@ def passage_terms(heading: str, text: str) -> str:
 
 
 def query_terms(query: str) -> str:
-    """The query's distinct stemmed terms, stop words dropped unless nothing else is left."""
+    """The query's distinct stemmed terms, stop words dropped ("" when nothing else is left:
+    such a query matches nothing, as in FTS5)."""
     words = _words(query)
-    kept = [w for w in words if w not in STOP_WORDS] or words
+    kept = [w for w in words if w not in STOP_WORDS]
     return " ".join(dict.fromkeys([*_pairs(query), *_stemmer().stemWords(kept)]))
