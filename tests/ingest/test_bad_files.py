@@ -7,7 +7,6 @@ import csv
 import errno
 import json
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -26,8 +25,11 @@ from .test_readers import make_pdf
 # What a child process may take before a file that would hang or fill memory fails its test.
 CHILD_SECONDS = 20
 CHILD_MEMORY = 2 << 30
-INGEST = """
-import json, sys
+# The child caps its own memory: a preexec_fn would run Python between fork and exec, which
+# a parent holding gRPC threads (the Milvus tests') does not survive.
+INGEST = f"""
+import json, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, ({CHILD_MEMORY}, {CHILD_MEMORY}))
 import answerdb
 kb, *paths = sys.argv[1:]
 with answerdb.open(kb) as db:
@@ -54,14 +56,9 @@ def ingest_in_child(kb: Path, *paths: Path) -> tuple[list[str], list[tuple[str, 
 
 
 def run_ingest_child(kb: Path, *paths: Path) -> subprocess.CompletedProcess[str]:
-    def cap_memory() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
-
     command = [sys.executable, "-c", INGEST, str(kb), *map(str, paths)]
     try:
-        return subprocess.run(
-            command, capture_output=True, text=True, timeout=CHILD_SECONDS, preexec_fn=cap_memory
-        )
+        return subprocess.run(command, capture_output=True, text=True, timeout=CHILD_SECONDS)
     except subprocess.TimeoutExpired:
         pytest.fail(f"ingest of {[p.name for p in paths]} did not end in {CHILD_SECONDS} s")
 
