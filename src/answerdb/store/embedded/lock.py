@@ -33,8 +33,8 @@ class WriterLock:
                 if time.monotonic() >= deadline:
                     os.close(fd)
                     raise LockedError(
-                        f"{self.path.parent}: locked by another writer for {self.timeout:g} s;"
-                        " try again when its ingest has finished"
+                        f"{self.path.parent}: another process is writing to this knowledge base"
+                        f" (waited {self.timeout:g} s for it); try again when it has finished"
                     ) from None
                 time.sleep(0.05)
         self._fd = fd
