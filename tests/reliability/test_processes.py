@@ -41,7 +41,10 @@ def _holding(path: Path, seconds: float) -> mp.process.BaseProcess:
 def test_second_writer_gets_a_clear_locked_error(tmp_path: Path) -> None:
     path = make_kb(tmp_path / "kb")
     proc = _holding(path, 3.0)
-    with open_kb(path, lock_timeout=0.3) as db, pytest.raises(LockedError, match="another process is writing"):
+    with (
+        open_kb(path, lock_timeout=0.3) as db,
+        pytest.raises(LockedError, match="another process is writing"),
+    ):
         db.add([document("x1", "This is tokx1 speaking. Words here.")])
     proc.join()
     with open_kb(path, readonly=True) as db:

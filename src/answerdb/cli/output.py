@@ -72,8 +72,8 @@ def hits_text(hits: list[Hit]) -> str:
 def report_text(report: IngestReport) -> str:
     """Counts, then each skipped source with its reason."""
     lines = [
-        f"added {len(report.added)} documents ({report.passages} passages), "
-        f"skipped {len(report.skipped)}"
+        f"added {_count(len(report.added), 'document')} "
+        f"({_count(report.passages, 'passage')}), skipped {len(report.skipped)}"
     ]
     unchanged = [s for s in report.skipped if s.reason == UNCHANGED]
     if unchanged:  # one line, not one per document of a re-ingested folder
@@ -137,3 +137,7 @@ def check_text(report: CheckReport) -> str:
     verdict = "ok" if report.ok else f"{errors} error{'s' * (errors != 1)}"
     lines.append(f"check: {verdict}" + (f", {warnings} warning(s)" if warnings else ""))
     return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -135,7 +135,10 @@ def test_second_writer_gets_a_clear_locked_error(
     store: EmbeddedStore, hash_embedder: HashEmbedder
 ) -> None:
     other = EmbeddedStore(store.path, lock_timeout=0.2)
-    with WriterLock(store.path / "writer.lock", 1.0), pytest.raises(LockedError, match="another process is writing"):
+    with (
+        WriterLock(store.path / "writer.lock", 1.0),
+        pytest.raises(LockedError, match="another process is writing"),
+    ):
         add(other, hash_embedder, ["cv"])
 
 
