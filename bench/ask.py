@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from serve import QUESTIONS
+
 import answerdb
 from answerdb.embed import STATIC_MODEL
 from answerdb.types import Document
@@ -29,18 +31,6 @@ from answerdb.types import Document
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "beir"
 CORPORA = ("scifact", "arguana", "faq-python")
-DEMO_QUESTIONS = [
-    "What are the career options related to computer vision?",
-    "How do autoencoders detect anomalies?",
-    "What is reciprocal rank fusion?",
-    "How does an HNSW index work?",
-    "What is retrieval-augmented generation?",
-    "How is anomaly detection used for fraud detection?",
-    "What is few-shot learning?",
-    "How are objects tracked in video?",
-    "What is an embedding?",
-    "How does gradient descent train a model?",
-]
 
 
 def timings(db: answerdb.AnswerDB, questions: list[str]) -> dict[str, float]:
@@ -80,14 +70,14 @@ def demo(path: Path | None, scratch: Path) -> dict[str, float]:
     with answerdb.open(kb) as db:
         if not db.stats()["documents"]:
             db.ingest([ROOT / "data" / "demo"])
-        return timings(db, DEMO_QUESTIONS * 10)  # ten rounds: the demo has few questions
+        return timings(db, QUESTIONS * 10)  # ten rounds: the demo has few questions
 
 
-def corpus_documents(limit: int) -> Iterator[Document]:
+def corpus_documents(data: Path, limit: int) -> Iterator[Document]:
     """The shared corpora's records, until about ``limit`` passages (one per 200 words)."""
     words = 0
     for name in itertools.cycle(CORPORA):
-        for line in (DATA / name / "corpus.jsonl").open(encoding="utf-8"):
+        for line in (data / name / "corpus.jsonl").open(encoding="utf-8"):
             record = json.loads(line)
             text = str(record.get("text", ""))
             words += len(text.split())
@@ -96,20 +86,20 @@ def corpus_documents(limit: int) -> Iterator[Document]:
                 return
 
 
-def corpus_questions(count: int) -> list[str]:
+def corpus_questions(data: Path, count: int) -> list[str]:
     found: list[str] = []
     for name in CORPORA:
-        with (DATA / name / "queries.jsonl").open(encoding="utf-8") as fh:
+        with (data / name / "queries.jsonl").open(encoding="utf-8") as fh:
             found += [json.loads(line)["text"] for line in itertools.islice(fh, count)]
     return found[::3][:count] if len(found) > count else found
 
 
-def large(path: Path | None, scratch: Path, passages: int, count: int) -> dict[str, float]:
-    kb = path or scratch / "large"
+def large(args: argparse.Namespace, scratch: Path) -> dict[str, float]:
+    kb = args.large_kb or scratch / "large"
     with answerdb.open(kb, model=STATIC_MODEL) as db:
         if not db.stats()["documents"]:
-            db.add(list(corpus_documents(passages)))
-        result = timings(db, corpus_questions(count))
+            db.add(list(corpus_documents(args.data, args.passages)))
+        result = timings(db, corpus_questions(args.data, args.questions))
         result["passages"] = float(db.stats()["passages"])
         return result
 
@@ -120,13 +110,17 @@ def main() -> int:
     parser.add_argument("--large-kb", type=Path, help="a large knowledge base to reuse or build")
     parser.add_argument("--passages", type=int, default=100_000)
     parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--data", type=Path, default=DATA, help="the shared BEIR folders")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         rows = {
             "demo": demo(args.demo_kb, Path(scratch)),
-            "large": large(args.large_kb, Path(scratch), args.passages, args.questions),
+            "large": large(args, Path(scratch)),
         }
     print(json.dumps(rows, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2), encoding="utf-8")
     for name, row in rows.items():
         print(
             f"{name}: ask p50 {row['ask_p50_ms']} ms, search p50 {row['search_p50_ms']} ms, "
