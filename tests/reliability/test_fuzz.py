@@ -7,14 +7,17 @@ store. ``ANSWERDB_FUZZ_SCALE`` multiplies the examples (`make stress` uses 20).
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from answerdb.cli.main import main
 from answerdb.db import AnswerDB
 from answerdb.errors import AnswerDBError, InputError
 from answerdb.store.embedded.fts import match_expression
@@ -52,9 +55,13 @@ WHERE = st.one_of(st.none(), st.dictionaries(KEY, VALUE, max_size=4), SCALAR, st
 
 
 @pytest.fixture(scope="module")
-def fuzz_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnswerDB]:
-    path = make_kb(tmp_path_factory.mktemp("fuzz") / "kb")
-    with open_kb(path) as db:
+def fuzz_kb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_kb(tmp_path_factory.mktemp("fuzz") / "kb")
+
+
+@pytest.fixture(scope="module")
+def fuzz_kb(fuzz_kb_path: Path) -> Iterator[AnswerDB]:
+    with open_kb(fuzz_kb_path) as db:
         yield db
 
 
@@ -104,6 +111,75 @@ def test_any_search_ends_in_hits_or_a_typed_error(
         return
     assert len(hits) <= max(k, 0)
     assert all(h.doc_id.startswith("d") for h in hits)
+
+
+K = st.one_of(
+    st.integers(min_value=-5, max_value=200), st.integers(min_value=-(2**70), max_value=2**70)
+)
+NUMBER = re.compile(r"\[(\d+)\]")
+
+
+@settings(
+    max_examples=150 * SCALE,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(question=QUERY, where=WHERE, k=K, mode=st.sampled_from(["hybrid", "dense", "keyword", "x"]))
+def test_any_ask_ends_in_an_answer_or_a_typed_error(
+    fuzz_kb: AnswerDB, question: str, where: Any, k: int, mode: str
+) -> None:
+    try:
+        answer = fuzz_kb.ask(question, k=k, where=where, mode=mode)
+    except AnswerDBError:
+        return
+    assert k >= 1 and len(answer.hits) <= k
+    cited = {c.number for c in answer.citations}
+    assert {int(n) for n in NUMBER.findall(answer.text)} <= cited
+    assert answer.answered or (answer.text == "" and not answer.citations)
+
+
+@settings(
+    max_examples=150 * SCALE,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(doc_id=st.one_of(st.sampled_from(["d0", "d3", "d11"]), ANY_TEXT), k=K)
+def test_any_related_ends_in_articles_or_a_typed_error(
+    fuzz_kb: AnswerDB, doc_id: str, k: int
+) -> None:
+    try:
+        items = fuzz_kb.related(doc_id, k=k)
+    except AnswerDBError:
+        return
+    assert k >= 1 and len(items) <= k and doc_id not in {i.doc_id for i in items}
+
+
+COMMANDS = ["ask", "search", "related", "stats", "series", "check", "delete", "compact"]
+ARGUMENT = st.one_of(
+    st.sampled_from(["-k", "--mode", "--where", "--json", "--min-relevance", "--store", "d3"]),
+    st.sampled_from(["-1", "0", "5", "1e999", "nan", "keyword", "{}", '{"year": 1}', "--"]),
+    ANY_TEXT.filter(lambda text: "\x00" not in text),
+)
+
+
+@settings(
+    max_examples=100 * SCALE,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(command=st.sampled_from(COMMANDS), arguments=st.lists(ARGUMENT, max_size=5))
+def test_any_command_line_ends_in_a_status_never_a_traceback(
+    fuzz_kb_path: Path, command: str, arguments: list[str]
+) -> None:
+    if command in ("delete", "compact"):  # writes: on a throw-away copy's path, never created
+        path = str(fuzz_kb_path.parent / "absent")
+    else:
+        path = str(fuzz_kb_path)
+    try:
+        status = main([command, path, *arguments])
+    except SystemExit as exc:  # argparse's usage error
+        status = int(exc.code or 0)
+    assert status in (0, 1, 2)
 
 
 def test_the_fuzzed_store_is_unchanged(fuzz_kb: AnswerDB) -> None:
