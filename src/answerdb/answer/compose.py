@@ -76,7 +76,8 @@ def compose(
         return "", []
     vectors = sentences.embed([c.text for c in candidates])
     scores = _scores(question, candidates, vectors, sentences, hits, settings)
-    return _render(_choose(candidates, scores, vectors, settings))
+    asked = set(content_terms(question))
+    return _render(_choose(candidates, scores, vectors, asked, settings))
 
 
 def _candidates(hits: list[Hit], passages: Passages) -> list[_Candidate]:
@@ -145,6 +146,7 @@ def _choose(
     candidates: list[_Candidate],
     scores: Scores,
     vectors: npt.NDArray[np.float32],
+    asked: set[str],
     settings: ComposeSettings,
 ) -> list[_Candidate]:
     first = [i for i, c in enumerate(candidates) if c.article == 0] or list(range(len(candidates)))
@@ -163,7 +165,10 @@ def _choose(
     others = [i for i, c in enumerate(candidates) if c.article != candidates[ranked[0]].article]
     if others:
         extra = max(others, key=lambda i: scores[i])
-        if scores[extra] >= best + settings.other_margin:
+        covered = {t for j in picked for t in content_terms(candidates[j].text)}
+        adds = asked.intersection(content_terms(candidates[extra].text)) - covered
+        # Another article speaks only to what the best one left unsaid of the question.
+        if scores[extra] >= best + settings.other_margin and adds:
             picked.append(extra)
     return sorted((candidates[i] for i in picked), key=lambda c: c.order)
 
