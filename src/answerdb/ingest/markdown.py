@@ -50,7 +50,11 @@ def read_markdown(src: Source) -> list[Document]:
         InputError: bad front matter, undecodable or empty file.
     """
     meta, body = _split_front_matter(src, src.text())
-    lines = markdown_lines(body)
+    try:
+        lines = markdown_lines(body)
+    except RecursionError:
+        # Thousands of nested emphasis markers nest the parsed tree as deep.
+        raise src.error("Markdown nested too deeply") from None
     question = str(meta.pop("question", "") or "").strip()
     title = str(meta.pop("title", "") or "").strip() or _first_h1(lines) or src.path.stem
     page = Page(src.doc_id, src.name, title, lines, question, _metadata(meta))
