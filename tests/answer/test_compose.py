@@ -89,9 +89,35 @@ def test_the_whole_article_is_searched_for_the_answer(static_model: Embedder) ->
     assert any(c.hit.row == 4 for c in citations)
 
 
+MARKDOWN_PASSAGE = (
+    "Tide height\n```python tide_height = set_tide_height(tide) # set the tide height ``` "
+    "| tide | height | | --- | --- | | set the tide | height of the tide | "
+    "- set the tide height daily in the harbour log. "
+    "The harbour master sets the tide height each morning from the gauge."
+)
+
+
+def test_an_answer_never_quotes_code_a_table_row_or_a_list_marker(
+    static_model: Embedder,
+) -> None:
+    hit = _hit("tides", MARKDOWN_PASSAGE, 0)
+    answer, _ = compose("How do I set the tide height?", [hit], static_model)
+    assert answer.startswith("set the tide height daily in the harbour log. [1]")
+    assert "```" not in answer and "|" not in answer and "tide_height" not in answer
+    assert "The harbour master sets the tide height" in answer
+
+
 def test_teaser_is_the_first_sentence_cut_at_a_word() -> None:
     assert teaser("Short one. Second.") == "Short one."
     long = "word " * 60 + "end."
     cut = teaser(long)
     assert cut.endswith("…") and len(cut) <= 161
     assert teaser("What is it?\nIt is this. More.", heading="What is it?") == "It is this."
+
+
+def test_teaser_starts_with_prose_not_markdown() -> None:
+    text = (
+        "# Tides\n\n```sh\ntide --now\n```\n\n| a | b |\n| - | - |\n| 1 | 2 |\n\n"
+        "- Read **the** [table](https://example.org) at `noon`. Then sail.\n"
+    )
+    assert teaser(text, heading="Tides") == "Read the table at noon."

@@ -96,6 +96,12 @@ def test_markdown_front_matter_has_a_size_cap(tmp_path: Path) -> None:
     assert doc.metadata["note"] == "anchors alone are fine"
 
 
+def test_markdown_nested_too_deeply_is_refused_by_name(tmp_path: Path) -> None:
+    path = write(tmp_path, "deep.md", "*" * 5000 + "x" + "*" * 5000 + "\n")
+    with pytest.raises(InputError, match=r"deep\.md: Markdown nested too deeply"):
+        read_path(path)
+
+
 # -- encodings ----------------------------------------------------------------------------
 @pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32", "utf-32-be"])
 def test_text_with_a_utf16_or_utf32_byte_order_mark_is_decoded(tmp_path: Path, codec: str) -> None:

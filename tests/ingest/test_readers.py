@@ -90,11 +90,12 @@ def test_markdown_question_headings_split_into_articles(tmp_path: Path) -> None:
     intro, index, quantise = docs
     assert intro.question == "" and intro.text.startswith("# Vector FAQ\n")
     assert index.question == "What is a vector index?"
+    # Links and emphasis stay Markdown; an image leaves its alt text, a comment nothing.
     assert index.text.split("\n") == [
-        "A vector index finds near neighbours fast.", "", "### How it works", "",
-        "It compares fewer vectors.",
+        "A vector index finds [near neighbours](https://example.org/ann) fast.", "",
+        "### How it works", "", "It compares fewer vectors. diagram",
     ]  # fmt: skip
-    assert quantise.text == "Quantised vectors take four times less space."
+    assert quantise.text == "Quantised vectors take **four times** less space."
     assert {d.title for d in docs} == {"Vector FAQ"}
     assert all(d.source == str(path) for d in docs)
 
@@ -134,28 +135,60 @@ def test_markdown_duplicate_questions_get_distinct_ids(tmp_path: Path) -> None:
     assert [d.doc_id for d in docs] == ["d#why", "d#why-2"]
 
 
-def test_markdown_strips_syntax_noise_but_keeps_code(tmp_path: Path) -> None:
+def test_markdown_keeps_lists_code_tables_and_links(tmp_path: Path) -> None:
     text = (
-        "Title\n=====\n\nSome _emphasis_, **bold**, ~~gone~~ and `__init__` in [a link][1].\n"
+        "Title\n=====\n\nSome _emphasis_, **bold** and `__init__` in [a link][1].\n"
         "> quoted line\n\n[1]: https://example.org\n\n```python\n# a comment, not a heading\n"
-        "x = 1\n```\n\n* first item\n1. second item\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+        "x = 1\n```\n\n* first item\n* second\n  item\n\n1. one\n2. two\n\n"
+        "| a | b \\| c |\n|---|:-:|\n| 1 | `2\\|3` |\n\n    indented()\n"
     )
     (doc,) = read_path(write(tmp_path, "noise.md", text))
     assert doc.title == "Title"
     assert doc.text.split("\n") == [
         "# Title",
         "",
-        "Some emphasis, bold, gone and __init__ in a link. quoted line",
+        "Some _emphasis_, **bold** and `__init__` in [a link](https://example.org).",
         "",
-        "    # a comment, not a heading",
-        "    x = 1",
+        "> quoted line",
         "",
-        "first item",
-        "second item",
+        "```python",
+        "# a comment, not a heading",
+        "x = 1",
+        "```",
         "",
-        "a b",
+        "* first item",
+        "* second item",
         "",
-        "1 2",
+        "1. one",
+        "2. two",
+        "",
+        "| a | b \\| c |",
+        "| --- | :---: |",
+        "| 1 | `2\\|3` |",
+        "",
+        "```",
+        "indented()",
+        "```",
+    ]
+    # The code's "# comment" is no heading, and the code block stays whole in its passage.
+    (passage,) = split_passages(doc)
+    assert passage.startswith("Title\n")
+    assert "```python # a comment, not a heading x = 1 ```" in passage
+
+
+def test_markdown_drops_what_a_reader_should_not_see(tmp_path: Path) -> None:
+    text = (
+        "Intro <!-- a note --> text with <kbd>Ctrl</kbd> and ![a chart](c.png).\n\n"
+        "<!--\nA hidden\nparagraph.\n-->\n\n<div align=center>Centred &amp; kept</div>\n\n"
+        "<script>alert('owned')</script>\n\n---\n\nEscaped \\*stars\\* &copy; stay.\n"
+    )
+    (doc,) = read_path(write(tmp_path, "html.md", text))
+    assert doc.text.split("\n") == [
+        "Intro text with Ctrl and a chart.",
+        "",
+        "Centred &amp; kept",
+        "",
+        "Escaped \\*stars\\* &copy; stay.",
     ]
 
 

@@ -160,3 +160,30 @@ def test_a_short_text_takes_the_one_passage_path_with_the_same_result(
     text = " ".join(pieces)
     by_sentences = [p for section in _sections(text) for p in section.pack(max_words, 1)]
     assert split_passages(doc(text), max_words=max_words) == by_sentences
+
+
+# -- Markdown blocks ----------------------------------------------------------------------
+CODE = "```python\n# a comment, not a heading\nx = 1\n\ny = 2\n```"
+
+
+def test_a_hash_line_in_a_code_block_is_code_not_a_heading() -> None:
+    text = f"## Setup\n\nRun this.\n\n{CODE}\n\nThen stop."
+    assert split_passages(doc(text)) == [
+        "Setup\nRun this. ```python # a comment, not a heading x = 1 y = 2 ``` Then stop."
+    ]
+
+
+def test_a_code_block_or_table_moves_whole_to_the_next_passage() -> None:
+    table = "| port | high water |\n| --- | --- |\n| Brest | 06:10 |"
+    for block in (CODE, table):
+        passages = split_passages(doc(f"{sentence(1, 8)}\n\n{block}"), 20, 0)
+        assert passages == [sentence(1, 8), " ".join(block.split())]
+
+
+def test_a_long_code_block_is_cut_between_lines_and_each_piece_fenced() -> None:
+    code = "~~~sh\n" + "\n".join(f"step {n} now" for n in range(6)) + "\n~~~"
+    assert split_passages(doc(f"## Run\n{code}"), 8, 0) == [
+        "Run\n~~~sh step 0 now step 1 now ~~~",
+        "~~~ step 2 now step 3 now ~~~",
+        "~~~ step 4 now step 5 now ~~~",
+    ]

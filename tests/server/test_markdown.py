@@ -38,7 +38,7 @@ See [the almanac](https://example.org/tides) and [this](javascript:alert(1)).
 <script>alert('owned')</script>
 """
 # What the Markdown reader stores for an uploaded file: headings as # lines, one line per
-# paragraph or list item, code indented four spaces.
+# paragraph or list item, code fenced.
 UPLOADED = b"""---
 question: How do harbour tides work?
 ---

@@ -13,7 +13,7 @@ from answerdb.embed import Embedder
 from answerdb.server.links import doc_url
 
 from ..kb import CAREERS, CAREERS_QUESTION
-from .conftest import make_app
+from .conftest import KEY, make_app
 from .fake_llm import FakeLLM, running
 from .openapi_check import SchemaCheckedClient
 
@@ -142,3 +142,43 @@ def test_ask_page_links_the_series_of_its_answer(client: TestClient) -> None:
     assert (
         "Learn series:" in page and '<a href="/series/computer-vision">Computer vision</a>' in page
     )
+
+
+# A Markdown FILE, uploaded: its structure survives the reader and renders on the page.
+TIDES_MD = b"""---
+question: How do I read a tide table?
+---
+Tide tables help sailors plan.
+
+## Reading a tide table
+
+- find your port
+- note the **high water** time
+
+```python
+def height(hour):
+    # a comment, not a heading
+    return 2 * hour
+```
+
+| port | high water |
+|------|------------|
+| Brest | 06:10 |
+
+See [the almanac](https://example.org/tides) and [x](javascript:alert(1)).
+"""
+
+
+def test_an_uploaded_markdown_file_renders_its_structure(write_client: TestClient) -> None:
+    files = {"file": ("tide-tables.md", TIDES_MD, "text/markdown")}
+    auth = {"Authorization": f"Bearer {KEY}"}
+    assert write_client.post("/api/documents", files=files, headers=auth).status_code == 201
+    page = write_client.get("/q/upload/tide-tables").text
+    body = page.split('class="answer-body prose">')[1].split("</div>")[0]
+    items = "<li>find your port</li>\n<li>note the <strong>high water</strong> time</li>"
+    assert f"<ul>\n{items}\n</ul>" in body
+    assert "<pre><code>def height(hour):\n    # a comment, not a heading\n" in body
+    assert "<th>port</th>" in body and "<td>Brest</td>" in body
+    assert '<a href="https://example.org/tides">the almanac</a>' in body
+    # The javascript: link stays text: no link is made of it.
+    assert "[x](javascript:alert(1))" in body and body.count("<a ") == 1

@@ -11,9 +11,11 @@ more; docs/quality.md ("Answers") gives the measurements behind the weights.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +25,12 @@ from answerdb.text import content_terms, split_sentences
 from answerdb.types import Citation, Hit
 
 Scores = npt.NDArray[np.float64]
+# A fenced code block, as the splitter joins it into a passage's line (or cut off at its end).
+_CODE = re.compile(r"(`{3,}|~{3,}).*?(?:\1|$)", re.DOTALL)
+# A run of table cells: three pipes or more, from white space to white space.
+_TABLE = re.compile(r"(?:^|(?<=\s))\|(?:[^|\n]*\|){2,}(?=\s|$)", re.MULTILINE)
+# A list item's or a quote's marker starts a sentence but says nothing.
+_MARKER = re.compile(r"^(?:[-*+>]|\d{1,3}[.)])\s+")
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,7 @@ def _candidates(hits: list[Hit], passages: Passages) -> list[_Candidate]:
     for rank, lead in enumerate(list(leads.values())[:2]):
         seen: set[str] = set()
         for passage in passages(lead):
-            for position, sentence in enumerate(split_sentences(passage.text)):
+            for position, sentence in enumerate(_prose(passage.text)):
                 # A heading repeated atop a passage, or a fragment, answers nothing; passages
                 # overlap by a sentence, which is offered once.
                 if _fragment(sentence, passage.heading) or sentence in seen:
@@ -98,6 +106,14 @@ def _candidates(hits: list[Hit], passages: Passages) -> list[_Candidate]:
                 order = (rank, passage.ordinal, position)
                 found.append(_Candidate(sentence, passage, rank, order))
     return found
+
+
+@lru_cache(maxsize=20_000)
+def _prose(text: str) -> tuple[str, ...]:
+    """A passage's sentences outside its code blocks and tables, without list markers (kept:
+    answers read the same passages question after question)."""
+    text = _TABLE.sub("\n", _CODE.sub("\n", text))
+    return tuple(_MARKER.sub("", sentence) for sentence in split_sentences(text))
 
 
 def _fragment(sentence: str, heading: str) -> bool:

@@ -15,12 +15,14 @@ from __future__ import annotations
 import re
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from answerdb.store.base import Store
 from answerdb.text import split_sentences
@@ -246,16 +248,43 @@ def _entry(store: Store, doc_id: str, score: float) -> Related:
 
 
 def teaser(text: str, heading: str = "") -> str:
-    """The first sentence of an answer, cut at a word boundary if it is long."""
+    """The first sentence of an answer's prose, without Markdown syntax, cut at a word
+    boundary if it is long."""
     # The opening is enough to find the first sentence: a long article is not split whole.
-    sentences = [
-        s for s in split_sentences(text[: TEASER_CHARS * 4]) if s.strip() != heading.strip()
-    ]
-    first = sentences[0] if sentences else text.strip()
+    opening = _prose(text[: TEASER_CHARS * 4])
+    sentences = [s for s in split_sentences(opening) if s.strip() != heading.strip()]
+    first = sentences[0] if sentences else " ".join(text.split())
     if len(first) <= TEASER_CHARS:
         return first
     cut = first[:TEASER_CHARS].rsplit(" ", 1)[0]
     return cut.rstrip(",;:") + "…"
+
+
+def _prose(text: str) -> str:
+    """The words of ``text``'s paragraphs and list items, a line each: Markdown syntax, headings,
+    code, tables and HTML left out."""
+    lines: list[str] = []
+    skipped = 0
+    for token in _MD.parse(text):
+        skipped += _SKIPPED.get(token.type, 0)
+        if token.type == "inline" and not skipped:
+            lines.append("".join(_words(token.children or [])))
+    return "\n".join(lines)
+
+
+def _words(children: list[Token]) -> Iterator[str]:
+    for child in children:
+        if child.type in ("text", "code_inline"):
+            yield child.content
+        elif child.type in ("softbreak", "hardbreak"):
+            yield "\n"
+        elif child.type == "image":
+            yield from _words(child.children or [])
+
+
+# html: raw HTML becomes tokens of its own, and is left out.
+_MD = MarkdownIt("commonmark", {"html": True}).enable("table")
+_SKIPPED = {"heading_open": 1, "heading_close": -1, "table_open": 1, "table_close": -1}
 
 
 def _unit(vector: npt.NDArray[Any]) -> Vectors:

@@ -1,16 +1,20 @@
-"""Markdown reader: YAML front matter, headings kept as lines, syntax noise stripped.
+"""Markdown reader: YAML front matter, then the body read by markdown-it-py and written back as
+Markdown in the Document text convention: headings as ``#`` lines, one line per paragraph or
+list item, code fenced, tables with pipes, links as ``[text](url)``.
 
-There is no Markdown library among our dependencies and we need only the text, so this is a
-line-based reading of the CommonMark blocks that matter (fences, ATX and setext headings,
-lists, tables, quotes) plus inline clean-up (emphasis, links, images, inline HTML).
+What a reader should not see goes: HTML comments and raw HTML tags (their text stays), images
+(their alt text stays), link reference definitions (their links are written inline).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import yaml
+from markdown_it import MarkdownIt
+from markdown_it.tree import SyntaxTreeNode
 
 from answerdb.types import Document, Metadata
 
@@ -20,38 +24,23 @@ from .faq import Line, Page, articles
 # Front matter is a few lines of metadata; the cap bounds the pure-Python YAML parser's work.
 MAX_FRONT_MATTER_CHARS = 65_536
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
-_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
-_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
-_RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
-_REF_DEF = re.compile(r"^ {0,3}\[[^\]]+\]:\s*\S")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])\s+")
-_QUOTE = re.compile(r"^\s*(?:>\s?)+")
+# Comments, scripts and styles go with their content; other tags go and leave their text.
+_HTML_TAG = re.compile(
+    r"<!--.*?(?:-->|\Z)|<(script|style)\b.*?(?:</\1\s*>|\Z)|</?[A-Za-z][^<>]*>",
+    re.DOTALL | re.IGNORECASE,
+)
+_ALIGN = {"text-align:left": ":---", "text-align:center": ":---:", "text-align:right": "---:"}
 
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
-_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>|~])")
-# Private-use code points stand in for escaped characters while the markers are stripped.
-_ESCAPE_BASE = 0xF0000
-# Bounded spans keep each pattern linear on long lines full of unclosed brackets.
-_TEXT, _URL = r"[^\]\n]{0,500}", r"[^)\n]{0,2000}"
-_INLINE: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(rf"!\[{_TEXT}\]\({_URL}\)"), ""),  # images
-    (re.compile(rf"!\[{_TEXT}\]\[{_TEXT}\]"), ""),
-    (re.compile(rf"\[\^{_TEXT}\]"), ""),  # footnote references
-    (re.compile(rf"\[({_TEXT})\]\({_URL}\)"), r"\1"),  # links -> their text
-    (re.compile(rf"\[({_TEXT})\]\[{_TEXT}\]"), r"\1"),
-    (re.compile(r"<((?:https?|mailto):[^>\s]+)>"), r"\1"),  # autolinks
-    (re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>"), ""),  # inline HTML tags
-]
-_EMPHASIS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"(?<![\w*])\*(?=\S)([^*]+?)(?<=\S)\*(?![\w*])"), r"\1"),
-    (re.compile(r"(?<![\w_])_(?=\S)([^_]+?)(?<=\S)_(?![\w_])"), r"\1"),
-    (re.compile(r"\*\*(?=\S)([^*]+?)(?<=\S)\*\*"), r"\1"),
-    (re.compile(r"__(?=\S)([^_]+?)(?<=\S)__"), r"\1"),
-    (re.compile(r"~~(?=\S)([^~]+?)(?<=\S)~~"), r"\1"),
-]
+
+def _parser() -> MarkdownIt:
+    # html: raw HTML and comments become tokens of their own, so that they can be left out.
+    md = MarkdownIt("commonmark", {"html": True}).enable("table")
+    # Escapes and entities stay tokens of their own, so that they are written back as written.
+    md.core.ruler.disable("text_join")
+    return md
+
+
+_MD = _parser()
 
 
 def read_markdown(src: Source) -> list[Document]:
@@ -61,7 +50,11 @@ def read_markdown(src: Source) -> list[Document]:
         InputError: bad front matter, undecodable or empty file.
     """
     meta, body = _split_front_matter(src, src.text())
-    lines = _Blocks().read(_COMMENT.sub("", body))
+    try:
+        lines = markdown_lines(body)
+    except RecursionError:
+        # Thousands of nested emphasis markers nest the parsed tree as deep.
+        raise src.error("Markdown nested too deeply") from None
     question = str(meta.pop("question", "") or "").strip()
     title = str(meta.pop("title", "") or "").strip() or _first_h1(lines) or src.path.stem
     page = Page(src.doc_id, src.name, title, lines, question, _metadata(meta))
@@ -125,91 +118,163 @@ def _first_h1(lines: list[Line]) -> str:
     return next((line.text for line in lines if line.level == 1), "")
 
 
-def clean_inline(text: str) -> str:
-    """``text`` without Markdown inline syntax; code spans keep their text untouched."""
-    parts: list[str] = []
-    last = 0
-    for match in _CODE_SPAN.finditer(text):
-        parts.append(_clean_prose(text[last : match.start()]))
-        parts.append(match.group(2).strip())
-        last = match.end()
-    parts.append(_clean_prose(text[last:]))
-    return normalise_space("".join(parts))
+def markdown_lines(body: str) -> list[Line]:
+    """The body's blocks as page lines: headings as headings, every other block as Markdown."""
+    lines: list[Line] = []
+    for node in SyntaxTreeNode(_MD.parse(body)).children:
+        if node.type == "heading":
+            text = normalise_space(_plain(node))
+            if text:
+                lines.append(Line(text, int(node.tag[1:]), question=text.endswith("?")))
+        elif block := "\n".join(_block(node)).strip("\n"):
+            lines.append(Line(block))
+        lines.append(Line(""))
+    return lines
 
 
-def _clean_prose(text: str) -> str:
-    text = _ESCAPE.sub(lambda m: chr(_ESCAPE_BASE + ord(m.group(1))), text)
-    for pattern, repl in _INLINE:
-        text = pattern.sub(repl, text)
-    # Nested emphasis (***x***, **a *b* c**) comes off one layer per pass.
-    for _ in range(3):
-        before = text
-        for pattern, repl in _EMPHASIS:
-            text = pattern.sub(repl, text)
-        if text == before:
-            break
-    return re.sub(r"[\U000F0000-\U000F007F]", lambda m: chr(ord(m.group()) - _ESCAPE_BASE), text)
+def _block(node: SyntaxTreeNode) -> list[str]:
+    """A block as Markdown lines; rules and anything unknown are left out."""
+    writer = _BLOCKS.get(node.type)
+    return writer(node) if writer else []
 
 
-class _Blocks:
-    """Reads Markdown block structure line by line into :class:`Line` objects."""
+def _blocks(nodes: list[SyntaxTreeNode], loose: bool = True) -> list[str]:
+    out: list[str] = []
+    for node in nodes:
+        lines = _block(node)
+        if lines and out and loose:
+            out.append("")
+        out.extend(lines)
+    return out
 
-    def __init__(self) -> None:
-        self.out: list[Line] = []
-        self.para: list[str] = []
-        self.fence = ""
 
-    def read(self, body: str) -> list[Line]:
-        for raw in body.split("\n"):
-            if self.fence:
-                self._code(raw)
-            else:
-                self._block(raw)
-        self._flush()
-        return self.out
+def _paragraph(node: SyntaxTreeNode) -> list[str]:
+    # Normalised: dropped HTML leaves double spaces.
+    text = normalise_space(_inline(node))
+    return [text] if text else []
 
-    def _code(self, raw: str) -> None:
-        if raw.strip().startswith(self.fence):
-            self.fence = ""
-            self.out.append(Line(""))
-        else:
-            # Indented, so that a "# comment" in code is never taken for a heading.
-            self.out.append(Line(f"    {raw.rstrip()}" if raw.strip() else ""))
 
-    def _block(self, raw: str) -> None:
-        line = _QUOTE.sub("", raw)
-        if fence := _FENCE.match(line):
-            self._flush()
-            self.fence = fence.group(1)
-        elif not line.strip():
-            self._flush()
-        elif heading := _ATX.match(line):
-            self._flush()
-            self._heading(heading.group(2) or "", len(heading.group(1)))
-        elif self.para and _SETEXT.match(line):
-            text, self.para = " ".join(self.para), []
-            self._heading(text, 1 if line.strip()[0] == "=" else 2)
-        elif _RULE.match(line) or _REF_DEF.match(line) or _TABLE_RULE.match(line):
-            self._flush()
-        elif line.lstrip().startswith("|"):
-            self._flush()
-            self.para.append(line.replace("|", " "))
-            self._flush()
-        elif item := _LIST_ITEM.match(line):
-            self._flush()
-            self.para.append(line[item.end() :])
-        else:
-            self.para.append(line.strip())
+def _heading(node: SyntaxTreeNode) -> list[str]:
+    # Only a heading inside a list or quote comes here: it stays Markdown, under its marker.
+    return [f"{'#' * int(node.tag[1:])} {_inline(node).strip()}"]
 
-    def _heading(self, raw: str, level: int) -> None:
-        text = clean_inline(raw)
-        if text:
-            self.out.append(Line(text, level, question=text.endswith("?")))
 
-    def _flush(self) -> None:
-        text = clean_inline(" ".join(self.para))
-        self.para = []
-        if text:
-            self.out.append(Line(text))
-        elif self.out and self.out[-1].text:
-            self.out.append(Line(""))
+def _fence(node: SyntaxTreeNode) -> list[str]:
+    return [f"{node.markup}{node.info}", *_code_lines(node.content), node.markup]
+
+
+def _indented_code(node: SyntaxTreeNode) -> list[str]:
+    # Fenced, as every stored code block is; the fence outruns any backticks in the code.
+    longest = max((len(run) for run in re.findall(r"`+", node.content)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, *_code_lines(node.content), fence]
+
+
+def _code_lines(content: str) -> list[str]:
+    return content.removesuffix("\n").split("\n") if content else []
+
+
+def _list(node: SyntaxTreeNode) -> list[str]:
+    # A tight list has hidden paragraphs; it stays tight, with no blank line between items.
+    loose = any(not p.hidden for item in node.children for p in item.children)
+    out: list[str] = []
+    for item in node.children:
+        marker = f"{item.info}{item.markup} " if node.type == "ordered_list" else f"{item.markup} "
+        if out and loose:
+            out.append("")
+        out.extend(_indent(_blocks(item.children, loose), marker, " " * len(marker)))
+    return out
+
+
+def _quote(node: SyntaxTreeNode) -> list[str]:
+    return [f"> {line}" if line else ">" for line in _blocks(node.children)]
+
+
+def _indent(lines: list[str], first: str, rest: str) -> list[str]:
+    if not lines:
+        return [first.rstrip()]
+    return [first + lines[0]] + [rest + line if line else "" for line in lines[1:]]
+
+
+def _table(node: SyntaxTreeNode) -> list[str]:
+    rows = [row for section in node.children for row in section.children]
+    cells = [[_inline(cell, table=True).strip() for cell in row.children] for row in rows]
+    rule = [_ALIGN.get(str(cell.attrs.get("style", "")), "---") for cell in rows[0].children]
+    lines = [f"| {' | '.join(row)} |" for row in cells]
+    return [lines[0], f"| {' | '.join(rule)} |", *lines[1:]]
+
+
+def _html(node: SyntaxTreeNode) -> list[str]:
+    # Tags and comments go; the words between them stay, as a paragraph.
+    text = normalise_space(_HTML_TAG.sub(" ", node.content))
+    return [text] if text else []
+
+
+_BLOCKS: dict[str, Callable[[SyntaxTreeNode], list[str]]] = {
+    "paragraph": _paragraph,
+    "heading": _heading,
+    "fence": _fence,
+    "code_block": _indented_code,
+    "bullet_list": _list,
+    "ordered_list": _list,
+    "blockquote": _quote,
+    "table": _table,
+    "html_block": _html,
+}
+
+
+def _inline(node: SyntaxTreeNode, table: bool = False) -> str:
+    """The inline content under ``node`` as one line of Markdown (``table``: in a table cell)."""
+    return "".join(_span(child, table) for child in node.children)
+
+
+def _span(node: SyntaxTreeNode, table: bool) -> str:
+    kind = node.type
+    if kind == "inline":
+        return _inline(node, table)
+    if kind == "text":
+        return node.content.replace("|", "\\|") if table else node.content
+    if kind == "text_special":
+        return node.markup  # an escape or an entity, as written
+    if kind in ("softbreak", "hardbreak"):
+        return " "  # one line per paragraph
+    if kind == "code_inline":
+        return _code_span(node, table)
+    if kind in ("em", "strong"):
+        return f"{node.markup}{_inline(node, table)}{node.markup}"
+    if kind == "link":
+        return _link(node, table)
+    # An image is its alt text; raw HTML goes.
+    return _inline(node, table) if kind == "image" else ""
+
+
+def _code_span(node: SyntaxTreeNode, table: bool) -> str:
+    code = node.content.replace("|", "\\|") if table else node.content
+    # The parser takes one space off each side of a padded span: padding keeps the code whole.
+    padded = code.startswith("`") or code.endswith("`") or code[:1] == code[-1:] == " "
+    pad = " " if padded and code.strip() else ""
+    return f"{node.markup}{pad}{code}{pad}{node.markup}"
+
+
+def _link(node: SyntaxTreeNode, table: bool) -> str:
+    text = _inline(node, table)
+    if node.markup == "autolink":
+        return f"<{text}>"
+    href = str(node.attrs.get("href", ""))
+    # A destination with spaces or unbalanced parentheses needs its angle brackets.
+    if not href or " " in href or href.count("(") != href.count(")"):
+        href = f"<{href}>"
+    title = node.attrs.get("title")
+    if title:
+        escaped = str(title).replace("\\", "\\\\").replace('"', '\\"')
+        href += f' "{escaped}"'
+    return f"[{text}]({href})"
+
+
+def _plain(node: SyntaxTreeNode) -> str:
+    """The words under ``node`` without Markdown syntax: a heading's text."""
+    if node.type in ("text", "text_special", "code_inline"):
+        return node.content
+    if node.type in ("softbreak", "hardbreak"):
+        return " "
+    return "".join(_plain(child) for child in node.children)

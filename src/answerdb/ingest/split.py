@@ -4,6 +4,8 @@ A heading line (``#`` to ``######``, as every reader writes them) starts a new p
 stays at its top; within a section, passages end at sentence boundaries, and each one after
 the first starts with the last sentence(s) of the one before, so that no sentence loses its
 context. A line end is always a sentence boundary: readers write one line per paragraph.
+A fenced code block or a table (lines starting with ``|``) is kept whole where it fits in a
+passage, and otherwise cut between its lines; a ``#`` line inside a code block is code.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from answerdb.text import line_sentences
 from answerdb.types import Document
 
 _HEADING = re.compile(r"^#{1,6}[ \t]+(\S.*?)[ \t]*$")
+# A code fence may sit in a list item or a quote.
+_FENCE = re.compile(r"^[ \t>]*(`{3,}|~{3,})")
 
 
 def split_passages(doc: Document, max_words: int = 200, overlap_sentences: int = 1) -> list[str]:
@@ -42,7 +46,7 @@ def split_passages(doc: Document, max_words: int = 200, overlap_sentences: int =
         # One passage whatever its sentences: most short articles need no sentence search.
         return [" ".join(words)] if words else []
     passages: list[str] = []
-    for section in _sections(doc.text):
+    for section in _sections(doc.text, max_words):
         passages.extend(section.pack(max_words, overlap_sentences))
     return passages
 
@@ -78,18 +82,82 @@ class _Section:
             yield _render(head, current)
 
 
-def _sections(text: str) -> Iterator[_Section]:
+def _sections(text: str, max_words: int = 200) -> Iterator[_Section]:
     section = _Section()
-    for line in text.split("\n"):
-        if heading := _HEADING.match(line):
+    for block in _blocks(text.split("\n")):
+        if len(block) > 1:
+            section.sentences.extend(_whole(block, max_words))
+        elif heading := _HEADING.match(block[0]):
             if section.sentences:
                 yield section
                 section = _Section()
             section.headings.append(" ".join(heading.group(1).split()))
         else:
-            section.sentences.extend(line_sentences(" ".join(line.split())))
+            section.sentences.extend(line_sentences(" ".join(block[0].split())))
     if section.headings or section.sentences:
         yield section
+
+
+def _blocks(lines: list[str]) -> Iterator[list[str]]:
+    """The lines in groups: a fenced code block or a table is one, any other line its own."""
+    start = 0
+    while start < len(lines):
+        end = _fence_end(lines, start) or _table_end(lines, start) or start + 1
+        yield lines[start:end]
+        start = end
+
+
+def _fence_end(lines: list[str], start: int) -> int:
+    opening = _FENCE.match(lines[start])
+    if not opening:
+        return 0
+    mark = opening.group(1)
+    for end in range(start + 1, len(lines)):
+        closing = _FENCE.match(lines[end])
+        if (
+            closing
+            and closing.group(1).startswith(mark)
+            and not lines[end][closing.end() :].strip()
+        ):
+            return end + 1
+    return len(lines)  # unclosed: the code runs to the end, as Markdown reads it
+
+
+def _bare(line: str, end: int) -> bool:
+    return not line[end:].strip()
+
+
+def _table_end(lines: list[str], start: int) -> int:
+    end = start
+    while end < len(lines) and lines[end].lstrip().startswith("|"):
+        end += 1
+    return end if end - start > 1 else 0
+
+
+def _whole(block: list[str], max_words: int) -> list[str]:
+    """A code block or table as one piece, or as pieces cut between its lines when too long;
+    each piece of a code block is fenced, so that no passage holds half a fence."""
+    fence = _FENCE.match(block[0])
+    if not fence:
+        return [" ".join(group) for group in _groups(block, max_words)]
+    mark = fence.group(1)
+    closed = len(block) > 1 and _FENCE.match(block[-1]) is not None
+    # Room for the two fence marks each piece carries.
+    groups = _groups(block[1:-1] if closed else block[1:], max(1, max_words - 2))
+    starts = [block[0], *[mark] * (len(groups) - 1)]
+    ends = [*[mark] * (len(groups) - 1), block[-1] if closed else ""]
+    pieces = zip(starts, groups, ends, strict=True)
+    return [" ".join(" ".join([start, *group, end]).split()) for start, group, end in pieces]
+
+
+def _groups(lines: list[str], max_words: int) -> list[list[str]]:
+    """Consecutive non-blank lines, whitespace normalised, about ``max_words`` words a group."""
+    groups: list[list[str]] = [[]]
+    for line in (" ".join(line.split()) for line in lines if line.strip()):
+        if groups[-1] and _words(groups[-1]) + _count(line) > max_words:
+            groups.append([])
+        groups[-1].append(line)
+    return groups
 
 
 def _cut(sentence: str, max_words: int) -> list[str]:
