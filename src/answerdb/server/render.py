@@ -1,7 +1,7 @@
 """Stored text as safe HTML: Markdown (CommonMark with tables) through an allow-list sanitiser.
 
-Readers store one line per paragraph, list item or code line, headings as ``#`` lines and code
-indented by four spaces; text sent over the API is stored as written. Both are Markdown, so
+Readers store one line per paragraph or list item, headings as ``#`` lines, code fenced and
+tables with their pipes (ingest/markdown.py); text sent over the API is stored as written. Both are Markdown, so
 both render here. A passage is stored as its section's heading lines (without ``#``) over one
 line of body text, whose blocks the splitter has joined: its headings render as headings and
 its body as inline Markdown. Raw HTML in the text is shown as text, links keep only http(s),
