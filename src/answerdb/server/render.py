@@ -4,8 +4,9 @@ Readers store one line per paragraph or list item, headings as ``#`` lines, code
 tables with their pipes (ingest/markdown.py); text sent over the API is stored as written.
 Both are Markdown, so both render here. A passage is stored as its section's heading lines
 (without ``#``) over one line of body text, whose blocks the splitter has joined: its headings
-render as headings and its body as inline Markdown. Raw HTML in the text is shown as text, links keep only http(s),
-mailto and relative addresses, and the sanitiser (nh3) removes whatever else slips through.
+render as headings and its body as inline Markdown. Raw HTML in the text is shown as text,
+links keep only http(s), mailto and relative addresses, and the sanitiser (nh3) removes
+whatever else slips through.
 """
 
 from __future__ import annotations
