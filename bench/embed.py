@@ -1,10 +1,14 @@
 """Embedding speed: texts/s of each model on the same passages, in one process, one after another.
 
 Passages are cut from a BEIR corpus as ingest cuts them (at most 180 words, the article's
-title in front). Each model is loaded first (the static table built or read from its cache),
-then timed on the same texts. Prints JSON, then a table with the ratio to MiniLM.
+title in front). Each model is loaded first (the static table or MiniLM's integer graph built
+or read from its cache), then timed on the same texts. ``minilm-int8-graph`` is MiniLM on its
+integer graph (``ANSWERDB_MINILM_GRAPH=int8``): its vectors are compared with the default
+graph's (mean and lowest cosine). Each model's query time is the p50 of a 10-word question
+embedded alone. Prints JSON, then a table with the ratio to MiniLM's default graph.
 
     python bench/embed.py                                  # 2,000 SciFact passages, 1 thread
+    python bench/embed.py --models all-MiniLM-L6-v2 minilm-int8-graph --passages 300   # quick
     python bench/embed.py --corpus ../shared/data/beir/arguana/corpus.jsonl --passages 5000
 """
 
@@ -12,14 +16,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 from pathlib import Path
 from typing import Any
 
-from answerdb.embed import DEFAULT_MODEL, MODELS, load_embedder
+import numpy as np
+
+from answerdb.embed import DEFAULT_MODEL, MODELS, Embedder, load_embedder
+from answerdb.embed.minilm import MiniLMEmbedder
 from answerdb.ingest import read_path, split_passages
 from answerdb.ingest.pipeline import MAX_PASSAGE_WORDS
 
+# MiniLM on its integer graph: the same model name, another revision (docs/models.md).
+INTEGER_GRAPH = "minilm-int8-graph"
+QUESTION = "how do statins change the risk of heart attacks in older adults"
 CORPUS = Path(__file__).parents[1] / ".." / "shared" / "data" / "beir" / "scifact" / "corpus.jsonl"
 
 
@@ -34,21 +45,47 @@ def passages(corpus: Path, count: int) -> list[str]:
     return texts
 
 
-def measure(model: str, texts: list[str], threads: int) -> dict[str, Any]:
+def load(model: str, threads: int) -> Embedder:
+    if model == INTEGER_GRAPH:
+        return MiniLMEmbedder(threads=threads, quantised=True)
+    return load_embedder(model, threads=threads)
+
+
+def measure(model: str, texts: list[str], threads: int) -> tuple[dict[str, Any], np.ndarray]:
+    """The model's figures on ``texts``, and its vectors."""
     started = time.perf_counter()
-    embedder = load_embedder(model, threads=threads)
+    embedder = load(model, threads)
     loaded = time.perf_counter()
     embedder.embed(texts[:32])  # warm-up: first-call allocations are not throughput
     begun = time.perf_counter()
-    embedder.embed(texts)
+    vectors = embedder.embed(texts)
     seconds = time.perf_counter() - begun
-    return {
+    row = {
         "model": model,
+        "revision": embedder.revision,
         "dim": embedder.dim,
         "load_s": round(loaded - started, 2),
         "embed_s": round(seconds, 2),
         "texts_per_s": round(len(texts) / seconds, 1),
+        "query_p50_ms": query_p50_ms(embedder),
     }
+    return row, vectors
+
+
+def query_p50_ms(embedder: Embedder, rounds: int = 50) -> float:
+    """The median time to embed a 10-word question alone."""
+    times = []
+    for _ in range(rounds):
+        begun = time.perf_counter()
+        embedder.embed_query(QUESTION)
+        times.append(time.perf_counter() - begun)
+    return round(statistics.median(times) * 1000, 2)
+
+
+def agreement(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """Mean and lowest cosine between two models' vectors of the same texts."""
+    cosines = (a * b).sum(axis=1)
+    return {"mean": round(float(cosines.mean()), 4), "min": round(float(cosines.min()), 4)}
 
 
 def main() -> None:
@@ -56,21 +93,30 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=CORPUS.resolve())
     parser.add_argument("--passages", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads (MiniLM)")
-    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    choices = [*MODELS[:1], INTEGER_GRAPH, *MODELS[1:]]
+    parser.add_argument("--models", nargs="+", default=choices, choices=choices)
     args = parser.parse_args()
     texts = passages(args.corpus, args.passages)
-    rows = [measure(model, texts, args.threads) for model in args.models]
+    measured = {model: measure(model, texts, args.threads) for model in args.models}
+    rows = [row for row, _ in measured.values()]
     base = next((r["texts_per_s"] for r in rows if r["model"] == DEFAULT_MODEL), None)
     for row in rows:
-        row["vs_minilm"] = round(row["texts_per_s"] / base, 1) if base else None
+        row["vs_minilm"] = round(row["texts_per_s"] / base, 2) if base else None
+    cosine = None
+    if INTEGER_GRAPH in measured and DEFAULT_MODEL in measured:
+        cosine = agreement(measured[INTEGER_GRAPH][1], measured[DEFAULT_MODEL][1])
     words = sum(len(t.split()) for t in texts) / max(len(texts), 1)
-    print(json.dumps({"passages": len(texts), "mean_words": round(words, 1), "results": rows}))
+    summary = {"passages": len(texts), "mean_words": round(words, 1), "results": rows}
+    print(json.dumps({**summary, "cosine_integer_vs_float": cosine}))
     print(f"{len(texts)} passages from {args.corpus.parent.name}, {words:.0f} words on average")
     for row in rows:
         print(
-            f"{row['model']:>20}  {row['texts_per_s']:>9,.1f} texts/s"
-            f"  ({row['embed_s']} s, loaded in {row['load_s']} s)  x{row['vs_minilm']}"
+            f"{row['model']:>20}  {row['texts_per_s']:>9,.1f} texts/s  x{row['vs_minilm']}"
+            f"  query p50 {row['query_p50_ms']} ms  ({row['embed_s']} s, loaded in"
+            f" {row['load_s']} s)"
         )
+    if cosine:
+        print(f"integer vs float graph, cosine: mean {cosine['mean']}, lowest {cosine['min']}")
 
 
 if __name__ == "__main__":

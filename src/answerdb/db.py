@@ -98,6 +98,9 @@ class AnswerDB:
             self._store.set_model(embedder.name, embedder.revision, embedder.dim)
             return
         mine = {"model": embedder.name, "revision": embedder.revision, "dim": str(embedder.dim)}
+        # A model may also accept vectors of its earlier revisions (``accepts``: docs/models.md).
+        if recorded.get("revision") in getattr(embedder, "accepts", ()):
+            mine["revision"] = recorded["revision"]
         if recorded != mine:
             raise ModelMismatchError(
                 f"this knowledge base was built with {recorded.get('model')} "

@@ -14,7 +14,9 @@ class Embedder(Protocol):
     """What the knowledge base needs from an embedding model.
 
     ``name``, ``revision`` and ``dim`` are recorded in the knowledge base so that it is
-    never searched with vectors of another model. A model whose embedding is Python code may
+    never searched with vectors of another model. A model whose new revision's vectors stay
+    close to an earlier one's may list the revisions it can share a knowledge base with in
+    ``accepts`` (a frozenset of revision strings). A model whose embedding is Python code may
     also set ``holds_gil = True`` (and pickle as a way to load it again): a large ingest then
     embeds in a child process (``embed/worker.py``).
     """
