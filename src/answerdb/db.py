@@ -183,6 +183,8 @@ class AnswerDB:
 
     def delete(self, doc_ids: Sequence[str]) -> int:
         """Delete documents by id; returns how many existed."""
+        for doc_id in doc_ids:
+            check_text("a document id", doc_id)
         return self._store.delete(list(doc_ids))
 
     def compact(self) -> dict[str, Any]:
@@ -207,9 +209,9 @@ class AnswerDB:
                 f"mode {mode!r} needs a re-ranker: answerdb.open(..., reranker=...),"
                 " or --reranker MODULE:NAME in the shell"
             )
+        check_text("the query", query)
         if not query.strip():
             raise InputError("the query is empty")
-        check_text("the query", query)
         _check_k(k, least=0)
         hits = self._retrieve(query, max(k, RERANK_DEPTH if base != mode else 0), where, base)
         if self.reranker is not None and base != mode:
@@ -335,12 +337,13 @@ class AnswerDB:
     def related(self, doc_id: str, k: int = 5, exclude: Iterable[str] = ()) -> list[Any]:
         """Keep Reading for an article: the nearest other articles with teasers."""
         _check_k(k)
-        if self._store.document(doc_id) is None:
+        if self.document(doc_id) is None:
             raise InputError(f"no article with id {doc_id!r}")
         return related(self._store, doc_id, k, exclude)
 
     def document(self, doc_id: str) -> Document | None:
         """One stored document with its text."""
+        check_text("the article id", doc_id)
         return self._store.document(doc_id)
 
     def series(self) -> list[Series]:

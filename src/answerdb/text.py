@@ -77,7 +77,9 @@ def slugify(text: str) -> str:
 
 def check_text(what: str, text: str) -> None:
     """InputError for text no model or index can take: lone surrogates (JSON's "\\ud800")
-    and NULs."""
+    and NULs; and what is not text at all."""
+    if not isinstance(text, str):
+        raise InputError(f"{what} must be text, not {type(text).__name__}")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
