@@ -77,14 +77,17 @@ def check(kb: Path) -> subprocess.CompletedProcess[str]:
 def test_kills_of_the_ingest_command_leave_a_whole_store(tmp_path: Path) -> None:
     kb = tmp_path / "kb"
     base = write_corpus(tmp_path / "base", files=8, passages=EXACT_LIMIT // 8 + 100, seed=1)
-    more = write_corpus(tmp_path / "more", files=10, passages=500, seed=2)
-    counts = {**expected(base), **expected(more)}
+    # A fresh corpus each round, so that every killed command has thousands of passages to go.
+    rounds = [write_corpus(tmp_path / f"more{i}", 10, 800, seed=2 + i) for i in range(KILLS)]
+    counts = expected(base)
+    for corpus in rounds:
+        counts.update(expected(corpus))
     assert ingest(kb, base).wait(timeout=600) == 0  # past the graph's threshold
     rng = random.Random(7)
     landed = 0
-    for _ in range(KILLS):
+    for more in rounds:
         child = ingest(kb, more)
-        time.sleep(rng.uniform(0.5, 3.0))
+        time.sleep(rng.uniform(0.3, 1.5))
         landed += child.poll() is None  # still at work: the kill cuts it short
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=60)
@@ -92,7 +95,8 @@ def test_kills_of_the_ingest_command_leave_a_whole_store(tmp_path: Path) -> None
         assert done.returncode == 0, done.stdout + done.stderr
         assert whole(kb, counts) == []
     assert landed >= 2
-    assert ingest(kb, more).wait(timeout=600) == 0
+    for more in rounds:
+        assert ingest(kb, more).wait(timeout=600) == 0
     store = open_store(kb, readonly=True, create=False)
     try:
         assert {d.doc_id for d in store.documents()} == set(counts)
