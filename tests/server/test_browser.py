@@ -111,9 +111,12 @@ def _same_origin_only(driver: Any, url: str) -> None:
 
 
 def _wait(driver: Any, condition: Any, seconds: float = 30) -> Any:
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, seconds).until(condition)
+    # A page still loading replaces its elements: look again rather than fail.
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, seconds, ignored_exceptions=ignored).until(condition)
 
 
 def test_home_search_article_keep_reading(browser: Any, demo_kb: Path, minilm: Embedder) -> None:
