@@ -39,7 +39,7 @@ class ComposeSettings:
 
     max_sentences: int = 4
     # Past this many words a further sentence is left out (the first always stays).
-    max_words: int = 150
+    max_words: int = 220
     # A further sentence of the best article must score this share of its best sentence.
     keep_share: float = 0.6
     # Another article's best sentence joins only when it outscores the best article's by this.
@@ -50,7 +50,7 @@ class ComposeSettings:
     words: float = 0.5
     rare_words: float = 0.5
     # Sentences this similar to one already chosen add nothing new.
-    redundancy: float = 0.9
+    redundancy: float = 0.95
 
 
 # The passages of the article a hit belongs to, in order (the hit's own, when unknown).
