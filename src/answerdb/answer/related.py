@@ -60,6 +60,7 @@ class Profile:
     sample: Vectors
     ids: tuple[str, ...]
     made: float
+    # Each sampled article's row in ``sample``.
     _rows: dict[str, int] = field(init=False, repr=False, compare=False)
     articles: dict[str, Vectors | None] = field(init=False, repr=False, compare=False)
     usuals: dict[str, tuple[float, float]] = field(init=False, repr=False, compare=False)
@@ -83,18 +84,13 @@ class Profile:
         sims = self.sample @ centred.T
         kept = np.ones(sims.shape, dtype=bool)
         for column, doc_id in enumerate(doc_ids):
-            row = self.rows.get(doc_id)
+            row = self._rows.get(doc_id)
             if row is not None:
                 kept[row, column] = False
         count = np.maximum(kept.sum(axis=0), 1)
         mean = (sims * kept).sum(axis=0) / count
         spread = np.sqrt((((sims - mean) ** 2) * kept).sum(axis=0) / count)
         return mean.astype(np.float32), np.maximum(spread, 1e-6).astype(np.float32)
-
-    @property
-    def rows(self) -> dict[str, int]:
-        """Each sampled article's row in ``sample``."""
-        return self._rows
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_rows", {doc_id: i for i, doc_id in enumerate(self.ids)})
