@@ -64,6 +64,8 @@ def measure(model: str, texts: list[str], threads: int) -> tuple[dict[str, Any],
         "model": model,
         "revision": embedder.revision,
         "dim": embedder.dim,
+        # Where it ran: MiniLM on the GPU when onnxruntime-gpu finds one (ANSWERDB_DEVICE).
+        "device": getattr(embedder, "device", "cpu"),
         "load_s": round(loaded - started, 2),
         "embed_s": round(seconds, 2),
         "texts_per_s": round(len(texts) / seconds, 1),

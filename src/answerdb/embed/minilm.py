@@ -34,6 +34,13 @@ QUANTISED_REVISION = f"{RECIPE}:{MODEL_SHA256[:12]}"
 GRAPH_VARIABLE = "ANSWERDB_MINILM_GRAPH"
 # The model was trained on 256-token inputs; the shipped tokenizer file says 128.
 _MAX_TOKENS = 256
+# "cpu" keeps onnxruntime on the CPU; "cuda" asks for the GPU; unset (or "auto"): the GPU
+# when onnxruntime-gpu finds one (``pip install 'answerdb[gpu]'``), else the CPU.
+DEVICE_VARIABLE = "ANSWERDB_DEVICE"
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+# A GPU embeds whole batches at once: larger ones keep it busy (the CPU keeps ``batch_size``).
+GPU_BATCH = 256
 log = logging.getLogger(__name__)
 
 
@@ -67,6 +74,9 @@ class MiniLMEmbedder:
             self._session = _quantised_session(pinned_model_path(), cache_dir, threads)
         else:
             self._session = load_session(threads)
+        self.device = "cuda" if CUDA in self._session.get_providers() else "cpu"
+        if self.device == "cuda":
+            self.batch_size = max(batch_size, GPU_BATCH)
 
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> Vectors:
         """Embed texts in length-sorted batches, so padding stays small."""
@@ -147,4 +157,21 @@ def _session(path: Path, threads: int) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    wanted = os.environ.get(DEVICE_VARIABLE, "auto").strip().lower() or "auto"
+    if wanted not in ("auto", "cpu", "cuda"):
+        raise AnswerDBError(f"{DEVICE_VARIABLE}={wanted!r}: expected auto, cpu or cuda")
+    built_for_cuda = CUDA in ort.get_available_providers()  # onnxruntime-gpu is installed
+    if wanted == "cpu" or (wanted == "auto" and not built_for_cuda):
+        return ort.InferenceSession(str(path), options, providers=[CPU])
+    if not built_for_cuda:
+        log.warning(
+            "%s=cuda, but this onnxruntime has no CUDA support (pip install 'answerdb[gpu]'):"
+            " embedding on the CPU",
+            DEVICE_VARIABLE,
+        )
+        return ort.InferenceSession(str(path), options, providers=[CPU])
+    session = ort.InferenceSession(str(path), options, providers=[CUDA, CPU])
+    if CUDA not in session.get_providers():
+        # onnxruntime falls back on its own when the CUDA libraries or the device fail to start.
+        log.warning("no usable CUDA device (driver or CUDA libraries?): embedding on the CPU")
+    return session
