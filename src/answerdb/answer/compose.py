@@ -58,6 +58,9 @@ class ComposeSettings:
     # A sentence gains up to this by where it stands in its article, 0 at the first and the
     # whole at the last: a study's abstract states its findings after its background.
     position: float = 0.2
+    # ...in full from this many sentences on; a shorter article (an FAQ's answer, which
+    # leads with it) gets a share of it in proportion.
+    position_sentences: int = 7
     # Sentences this similar to one already chosen add nothing new.
     redundancy: float = 0.95
 
@@ -147,6 +150,13 @@ def _article_sentences(rank: int, passages: list[Hit]) -> list[_Candidate]:
     return [replace(c, place=i / last) for i, c in enumerate(kept)]
 
 
+def _placed(candidates: list[_Candidate], settings: ComposeSettings) -> Scores:
+    """Each sentence's place, weighted by how long its article is (see ComposeSettings)."""
+    counts = Counter(c.article for c in candidates)
+    full = max(settings.position_sentences - 1, 1)
+    return np.array([c.place * min(1.0, (counts[c.article] - 1) / full) for c in candidates])
+
+
 @lru_cache(maxsize=20_000)
 def _prose(text: str) -> tuple[str, ...]:
     """A passage's sentences outside its code blocks and tables, without list markers (kept:
@@ -177,7 +187,7 @@ def _scores(
         held = asked.intersection(content_terms(candidate.text))
         words[i] = len(held) / max(len(asked), 1)
         rare[i] = sum(rarity(t) for t in held) / weight
-    place = np.array([c.place for c in candidates])
+    place = _placed(candidates, settings)
     scores: Scores = settings.meaning * meaning + settings.words * words
     return scores + settings.rare_words * rare + settings.position * place
 
