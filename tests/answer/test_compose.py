@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from answerdb.answer.compose import ComposeSettings, compose
 from answerdb.answer.related import teaser
@@ -87,6 +88,54 @@ def test_the_whole_article_is_searched_for_the_answer(static_model: Embedder) ->
     )
     assert "rabbits" in answer and citations[0].hit.row in (3, 4)
     assert any(c.hit.row == 4 for c in citations)
+
+
+def test_a_second_article_retrieved_far_below_the_first_adds_nothing(
+    static_model: Embedder,
+) -> None:
+    best = _hit("a", "Tides are studied by oceanographers around the world for many reasons.", 0)
+    other = _hit("b", "Tides are caused by the gravitational pull of the Moon and the Sun.", 1)
+    tail = [_hit(f"t{i}", f"Unrelated passage number {i} about cooking.", 2 + i) for i in range(3)]
+    ranked = [replace(best, score=3.0), replace(other, score=1.2)]
+    ranked += [replace(hit, score=1.0) for hit in tail]  # the second scores 0.1 on the scale
+    _, citations = compose(
+        "What causes tides? The Moon's gravitational pull?", ranked, static_model
+    )
+    assert [c.hit.doc_id for c in citations] == ["a"]
+
+
+def test_a_sentence_holding_a_bracketed_number_is_left_out(static_model: Embedder) -> None:
+    hit = _hit(
+        "lists",
+        "Appending to y changes x too: >>> y.append(10) >>> x [10] as both name one list. "
+        "Lists are mutable, so every name bound to a list sees the appended items.",
+        0,
+    )
+    answer, _ = compose("Why did appending to list y change list x?", [hit], static_model)
+    assert "[10]" not in answer
+    assert answer.startswith("Lists are mutable")
+
+
+def test_an_article_of_one_short_sentence_still_answers(static_model: Embedder) -> None:
+    best = _hit("unicode", "See the unicode-howto.", 0)
+    other = _hit("strings", "Strings are immutable, so a string cannot be changed in place.", 1)
+    answer, citations = compose("What does UnicodeDecodeError mean?", [best, other], static_model)
+    assert citations[0].hit.doc_id == "unicode"
+    assert answer.startswith("See the unicode-howto. [1]")
+
+
+def test_a_later_sentence_wins_a_tie_with_an_earlier_one(static_model: Embedder) -> None:
+    text = (
+        "Coffee drinkers were followed for ten years. Coffee drinkers were followed for ten years!"
+    )
+    hit = _hit("study", text, 0)
+    answer, _ = compose(
+        "Were coffee drinkers followed?",
+        [hit],
+        static_model,
+        settings=ComposeSettings(max_sentences=1),
+    )
+    assert answer == "Coffee drinkers were followed for ten years! [1]"
 
 
 MARKDOWN_PASSAGE = (

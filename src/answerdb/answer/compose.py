@@ -2,10 +2,11 @@
 
 Every sentence of the answer is copied from a passage and ends with that passage's ``[n]``,
 so a reader can check each claim against its source. The answer comes from the best article;
-another article adds a sentence only when that sentence answers better than any of the best
-article's. Sentences are scored without a transformer: by meaning, with a static embedding
-model (microseconds a sentence), and by the question's words they hold, rare ones counting
-more; docs/quality.md ("Answers") gives the measurements behind the weights.
+another article adds a sentence only when it was retrieved nearly as well and that sentence
+answers better than any of the best article's. Sentences are scored without a transformer: by
+meaning, with a static embedding model (microseconds a sentence), by the question's words they
+hold, rare ones counting more, and a little by how late they stand in their article;
+docs/quality.md ("Answers") gives the measurements behind the weights.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -31,6 +32,8 @@ _CODE = re.compile(r"(`{3,}|~{3,}).*?(?:\1|$)", re.DOTALL)
 _TABLE = re.compile(r"(?:^|(?<=\s))\|(?:[^|\n]*\|){2,}(?=\s|$)", re.MULTILINE)
 # A list item's or a quote's marker starts a sentence but says nothing.
 _MARKER = re.compile(r"^(?:[-*+>]|\d{1,3}[.)])\s+")
+# A bracketed number standing alone ("[10]", a printed list) reads as a citation mark.
+_MARK = re.compile(r"\[\d{1,3}\](?=\s|$)")
 
 
 @dataclass(frozen=True)
@@ -41,14 +44,23 @@ class ComposeSettings:
     # Past this many words a further sentence is left out (the first always stays).
     max_words: int = 220
     # A further sentence of the best article must score this share of its best sentence.
-    keep_share: float = 0.6
-    # Another article's best sentence joins only when it outscores the best article's by this.
+    keep_share: float = 0.65
+    # Another article's best sentence joins only when it outscores the best article's by this,
     other_margin: float = 0.05
+    # and only when that article's best hit stands this close to the first's, on the scale
+    # from the last hit's score (0) to the first's (1): a far second is a different topic.
+    other_closeness: float = 0.75
     # A sentence's score: its meaning's cosine to the question, the share of the question's
     # words it holds, and that share weighted by how rare each word is among the hits.
     meaning: float = 0.5
     words: float = 0.5
     rare_words: float = 0.5
+    # A sentence gains up to this by where it stands in its article, 0 at the first and the
+    # whole at the last: a study's abstract states its findings after its background.
+    position: float = 0.2
+    # ...in full from this many sentences on; a shorter article (an FAQ's answer, which
+    # leads with it) gets a share of it in proportion.
+    position_sentences: int = 7
     # Sentences this similar to one already chosen add nothing new.
     redundancy: float = 0.95
 
@@ -64,6 +76,8 @@ class _Candidate:
     article: int
     # Reading order: the article's rank, then where the sentence stands in it.
     order: tuple[int, int, int]
+    # Where it stands among its article's sentences: 0 the first, 1 the last.
+    place: float = 0.0
 
 
 def compose(
@@ -85,27 +99,62 @@ def compose(
     vectors = sentences.embed([c.text for c in candidates])
     scores = _scores(question, candidates, vectors, sentences, hits, settings)
     asked = set(content_terms(question))
-    return _render(_choose(candidates, scores, vectors, asked, settings))
+    chosen = _choose(candidates, scores, vectors, asked, _closeness(hits), settings)
+    return _render(chosen)
+
+
+def _leads(hits: list[Hit]) -> list[Hit]:
+    """Each article's best hit, articles in rank order."""
+    leads: dict[str, Hit] = {}
+    for hit in hits:
+        leads.setdefault(hit.doc_id, hit)
+    return list(leads.values())
+
+
+def _closeness(hits: list[Hit]) -> float:
+    """How near the second article's best hit scores to the first's: 1 level, 0 as low as
+    the last hit (scores of any retriever: only their order and spacing count)."""
+    leads = _leads(hits)
+    if len(leads) < 2:
+        return 0.0
+    low = hits[-1].score
+    span = leads[0].score - low
+    return 1.0 if span <= 0 else (leads[1].score - low) / span
 
 
 def _candidates(hits: list[Hit], passages: Passages) -> list[_Candidate]:
     """The sentences of the two best articles, each once, in reading order."""
-    leads: dict[str, Hit] = {}
-    for hit in hits:
-        leads.setdefault(hit.doc_id, hit)  # each article's best hit, articles in rank order
     found: list[_Candidate] = []
-    for rank, lead in enumerate(list(leads.values())[:2]):
-        seen: set[str] = set()
-        for passage in passages(lead):
-            for position, sentence in enumerate(_prose(passage.text)):
-                # A heading repeated atop a passage, or a fragment, answers nothing; passages
-                # overlap by a sentence, which is offered once.
-                if _fragment(sentence, passage.heading) or sentence in seen:
-                    continue
-                seen.add(sentence)
-                order = (rank, passage.ordinal, position)
-                found.append(_Candidate(sentence, passage, rank, order))
+    for rank, lead in enumerate(_leads(hits)[:2]):
+        found.extend(_article_sentences(rank, passages(lead)))
     return found
+
+
+def _article_sentences(rank: int, passages: list[Hit]) -> list[_Candidate]:
+    """An article's sentences that may answer, each with its place in the article."""
+    found: list[_Candidate] = []
+    short: list[_Candidate] = []
+    seen: set[str] = set()
+    for passage in passages:
+        for position, sentence in enumerate(_prose(passage.text)):
+            # A heading repeated atop a passage answers nothing; passages overlap by a
+            # sentence, which is offered once; a number in brackets would pass for a citation.
+            if _heading(sentence, passage.heading) or sentence in seen or _MARK.search(sentence):
+                continue
+            seen.add(sentence)
+            candidate = _Candidate(sentence, passage, rank, (rank, passage.ordinal, position))
+            # A fragment says little, unless the article says nothing longer.
+            (short if len(sentence.split()) < 4 else found).append(candidate)
+    kept = found or short
+    last = max(len(kept) - 1, 1)
+    return [replace(c, place=i / last) for i, c in enumerate(kept)]
+
+
+def _placed(candidates: list[_Candidate], settings: ComposeSettings) -> Scores:
+    """Each sentence's place, weighted by how long its article is (see ComposeSettings)."""
+    counts = Counter(c.article for c in candidates)
+    full = max(settings.position_sentences - 1, 1)
+    return np.array([c.place * min(1.0, (counts[c.article] - 1) / full) for c in candidates])
 
 
 @lru_cache(maxsize=20_000)
@@ -116,8 +165,8 @@ def _prose(text: str) -> tuple[str, ...]:
     return tuple(_MARKER.sub("", sentence) for sentence in split_sentences(text))
 
 
-def _fragment(sentence: str, heading: str) -> bool:
-    return sentence.strip() == heading.strip() or len(sentence.split()) < 4
+def _heading(sentence: str, heading: str) -> bool:
+    return sentence.strip() == heading.strip()
 
 
 def _scores(
@@ -138,8 +187,9 @@ def _scores(
         held = asked.intersection(content_terms(candidate.text))
         words[i] = len(held) / max(len(asked), 1)
         rare[i] = sum(rarity(t) for t in held) / weight
+    place = _placed(candidates, settings)
     scores: Scores = settings.meaning * meaning + settings.words * words
-    return scores + settings.rare_words * rare
+    return scores + settings.rare_words * rare + settings.position * place
 
 
 def _rarity(hits: list[Hit]) -> _Rarity:
@@ -163,6 +213,7 @@ def _choose(
     scores: Scores,
     vectors: npt.NDArray[np.float32],
     asked: set[str],
+    closeness: float,
     settings: ComposeSettings,
 ) -> list[_Candidate]:
     first = [i for i, c in enumerate(candidates) if c.article == 0] or list(range(len(candidates)))
@@ -179,7 +230,7 @@ def _choose(
             picked.append(i)
             words += size
     others = [i for i, c in enumerate(candidates) if c.article != candidates[ranked[0]].article]
-    if others:
+    if others and closeness >= settings.other_closeness:
         extra = max(others, key=lambda i: scores[i])
         covered = {t for j in picked for t in content_terms(candidates[j].text)}
         adds = asked.intersection(content_terms(candidates[extra].text)) - covered
