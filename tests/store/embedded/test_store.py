@@ -176,3 +176,48 @@ def test_crowding_through_the_graph_matches_the_exact_scan(
     rows = list(range(40))
     assert walked.ann.rows == 40 and scanned.ann.rows == 0
     np.testing.assert_allclose(walked.crowding(rows, 3), scanned.crowding(rows, 3), atol=1e-5)
+
+
+def _drop_passage_metadata(kb: Path) -> None:
+    """Make the catalog as stores were before passages carried their document's metadata."""
+    import sqlite3
+
+    db = sqlite3.connect(kb / "catalog.sqlite")
+    db.execute("ALTER TABLE passages DROP COLUMN metadata")
+    db.commit()
+    db.close()
+
+
+def test_hits_read_metadata_from_catalogs_made_before_passages_held_it(
+    tmp_path: Path, hash_embedder: HashEmbedder
+) -> None:
+    store = EmbeddedStore(tmp_path / "kb")
+    store.set_model(hash_embedder.name, hash_embedder.revision, hash_embedder.dim)
+    add(store, hash_embedder, ["cv", "rag"])
+    store.close()
+    _drop_passage_metadata(tmp_path / "kb")
+    query = hash_embedder.embed_query("retrieval augmented generation")
+
+    reader = EmbeddedStore(tmp_path / "kb", readonly=True)  # as it is: through the document
+    assert {h.doc_id: h.metadata for h in reader.vector_search(query, 2)} == {
+        "cv": {"series": "Computer vision"},
+        "rag": {"series": "Retrieval-augmented generation"},
+    }
+    reader.close()
+
+    writer = EmbeddedStore(tmp_path / "kb")  # gains the column; older rows read through
+    add(writer, hash_embedder, ["hnsw"])
+    hits = {h.doc_id: h.metadata for h in writer.vector_search(query, 3)}
+    assert hits["rag"] == {"series": "Retrieval-augmented generation"}
+    assert hits["hnsw"] == {"series": "Vector databases"}
+    assert check_store(writer).ok
+
+
+def test_a_replaced_document_s_hits_carry_its_new_metadata(
+    store: EmbeddedStore, hash_embedder: HashEmbedder
+) -> None:
+    add(store, hash_embedder, ["cv"])
+    doc = Document("cv", TEXTS["cv"][1], source="s", metadata={"series": "moved"})
+    store.add([(doc, "hash-new")], [Passage("cv", 0, doc.text)], hash_embedder.embed([doc.text]))
+    [hit] = store.vector_search(hash_embedder.embed_query("object detection"), 1)
+    assert hit.metadata == {"series": "moved"}

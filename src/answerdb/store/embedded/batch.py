@@ -40,11 +40,11 @@ def write_batch(catalog: Catalog, file: VectorFile, batch: Batch, fit_scale: boo
         file.scale = fit_int8_scale(vectors)
     # Vectors first: until the catalog commits, they are an invisible tail.
     blocks = file.append(vectors, at_row=start)
-    headings = {doc.doc_id: doc.heading for doc, _ in docs}
+    by_id = {doc.doc_id: doc for doc, _ in docs}
     with catalog.transaction():
         catalog.delete_documents(sorted(replaced))
         catalog.insert_documents(docs)
-        catalog.insert_passages(passages, headings)
+        catalog.insert_passages(passages, by_id)
         catalog.record_sums(blocks)
         catalog.set_meta("rows", start + len(passages))
         if fitted:

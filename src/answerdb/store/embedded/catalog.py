@@ -19,24 +19,14 @@ import numpy.typing as npt
 import orjson
 
 from answerdb.errors import StoreError
-from answerdb.store.embedded.fts import TOKENIZER
+from answerdb.store.embedded.schema import (
+    HIT_METADATA,
+    JOINED_METADATA,
+    create_or_upgrade,
+    passages_hold_metadata,
+)
 from answerdb.types import Document, Hit, Passage
 
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents(
-    doc_id TEXT PRIMARY KEY, source TEXT NOT NULL, title TEXT NOT NULL, question TEXT NOT NULL,
-    metadata TEXT NOT NULL, text TEXT NOT NULL, content_hash TEXT NOT NULL, added_at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS documents_hash ON documents(content_hash);
-CREATE TABLE IF NOT EXISTS passages(
-    row INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, ordinal INTEGER NOT NULL,
-    heading TEXT NOT NULL, text TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id, ordinal);
-CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
-    heading, text, content='passages', content_rowid='row', tokenize='{TOKENIZER}');
-CREATE TABLE IF NOT EXISTS vector_sums(
-    start INTEGER PRIMARY KEY, count INTEGER NOT NULL, crc32 INTEGER NOT NULL);
-"""
 # BM25 column weights: a match in the question or title counts more than one in the body.
 HEADING_WEIGHT = 2.0
 BODY_WEIGHT = 1.0
@@ -61,10 +51,13 @@ class Catalog:
                 db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=FULL")
-                db.executescript(_SCHEMA)
+                create_or_upgrade(db)
             db.execute("PRAGMA busy_timeout=10000")
             # 64 MiB of pages: bulk imports insert ids and hashes all over their indexes.
             db.execute("PRAGMA cache_size=-65536")
+            # Each hit's metadata: from its passage (see schema.py), or older catalogs' join.
+            held = passages_hold_metadata(db)
+            self._hit_metadata = HIT_METADATA if held else JOINED_METADATA
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot open the catalog: {exc}") from exc
         return db
@@ -217,9 +210,14 @@ class Catalog:
             ],
         )
 
-    def insert_passages(self, passages: list[Passage], headings: dict[str, str]) -> None:
-        rows = [(p.row, p.doc_id, p.ordinal, headings[p.doc_id], p.text) for p in passages]
-        self.db.executemany("INSERT INTO passages VALUES(?, ?, ?, ?, ?)", rows)
+    def insert_passages(self, passages: list[Passage], docs: dict[str, Document]) -> None:
+        """``docs``: each passage's document, whose heading and metadata it carries."""
+        metadata = {doc_id: _dump(doc.metadata) for doc_id, doc in docs.items()}
+        rows = [
+            (p.row, p.doc_id, p.ordinal, docs[p.doc_id].heading, p.text, metadata[p.doc_id])
+            for p in passages
+        ]
+        self.db.executemany("INSERT INTO passages VALUES(?, ?, ?, ?, ?, ?)", rows)
         self.db.executemany(
             "INSERT INTO passages_fts(rowid, heading, text) VALUES(?, ?, ?)",
             [(r[0], r[3], r[4]) for r in rows],
@@ -287,10 +285,12 @@ class Catalog:
             return []
         marks = ",".join("?" * len(scored))
         sql = (
-            "SELECT p.row, p.doc_id, p.text, p.heading, d.metadata, p.ordinal FROM passages p"
-            f" JOIN documents d ON d.doc_id = p.doc_id WHERE p.row IN ({marks})"
+            f"SELECT p.row, p.doc_id, p.text, p.heading, {self._hit_metadata}, p.ordinal"
+            f" FROM passages p WHERE p.row IN ({marks})"
         )
-        found = {r[0]: r for r in self.db.execute(sql, [row for row, _ in scored])}
+        # A passage whose document is gone (a damaged catalog: `check` says so) is dropped.
+        rows = self.db.execute(sql, [row for row, _ in scored])
+        found = {r[0]: r for r in rows if r[4] is not None}
         return [
             Hit(
                 row=row,

@@ -28,7 +28,7 @@ RULES = [
     Rule(
         "SELECT DISTINCT doc_id FROM passages p WHERE NOT EXISTS"
         " (SELECT 1 FROM documents d WHERE d.doc_id = p.doc_id)",
-        "passages without their document (never returned)",
+        "passages without their document",
         repairable=True,  # repair removes them
     ),
     Rule(

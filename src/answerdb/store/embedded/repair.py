@@ -59,8 +59,7 @@ def _trim_tail(store: EmbeddedStore) -> list[str]:
 
 
 def _rebuild_keywords(store: EmbeddedStore) -> list[str]:
-    """The keyword index from the passages, less passages whose document is gone (no search
-    returns them: every hit is read with its document)."""
+    """The keyword index from the passages, less passages whose document is gone."""
     with store.catalog.transaction() as db:
         orphans = db.execute(
             "DELETE FROM passages WHERE doc_id NOT IN (SELECT doc_id FROM documents)"
