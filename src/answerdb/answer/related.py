@@ -1,6 +1,7 @@
 """Keep Reading: the articles nearest to one article, each with a one-line teaser.
 
-Articles are compared whole: each is the mean of its passage vectors, centred on the
+Articles are compared whole: each is the mean of its passage vectors with, given the knowledge
+base's embedder, its question's vector added (answer/articles.py), centred on the
 collection's mean article (sentence embeddings share one direction that makes every pair look
 alike). A pair counts by how unusual its similarity is for each of the two articles: the
 z-score among that article's similarities to a sample of the collection. Pairs rank by the
@@ -24,6 +25,8 @@ import numpy.typing as npt
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from answerdb.answer.articles import article_vectors, question_of, unit
+from answerdb.embed import Embedder
 from answerdb.store.base import Store
 from answerdb.text import split_sentences
 from answerdb.types import Related
@@ -54,19 +57,21 @@ CANDIDATES_PER_ITEM = 10
 @dataclass(frozen=True)
 class Profile:
     """What is usual in a collection: its mean article, and a sample of its articles
-    (centred unit vectors, with their ids)."""
+    (centred unit vectors, with their ids); ``questions`` when its vectors hold the articles'
+    questions."""
 
     mean: Vectors
     sample: Vectors
     ids: tuple[str, ...]
     made: float
+    questions: bool = False
     # Each sampled article's row in ``sample``.
     _rows: dict[str, int] = field(init=False, repr=False, compare=False)
     articles: dict[str, Vectors | None] = field(init=False, repr=False, compare=False)
     usuals: dict[str, tuple[float, float]] = field(init=False, repr=False, compare=False)
 
     def centred(self, article: Vectors) -> Vectors:
-        return _unit(article - self.mean)
+        return unit(article - self.mean)
 
     def usual(self, centred: Vectors, doc_ids: list[str]) -> tuple[Vectors, Vectors]:
         """The mean and spread of each article's similarities to the sample (itself left
@@ -104,16 +109,23 @@ _PROFILES: weakref.WeakKeyDictionary[Store, Profile] = weakref.WeakKeyDictionary
 
 
 def related(
-    store: Store, doc_id: str, k: int = 5, exclude: Iterable[str] | None = None
+    store: Store,
+    doc_id: str,
+    k: int = 5,
+    exclude: Iterable[str] | None = None,
+    embedder: Embedder | None = None,
 ) -> list[Related]:
     """Up to ``k`` other articles, most related first, above RELATED_FLOOR, without
-    duplicates of ``doc_id`` nor the articles in ``exclude`` (those an answer cites, say)."""
-    own = article_vector(store.passage_vectors(doc_id))
+    duplicates of ``doc_id`` nor the articles in ``exclude`` (those an answer cites, say).
+    ``embedder``, the knowledge base's model, adds each article's question to its vector."""
+    own_doc = store.document(doc_id)
+    question = question_of(own_doc.heading, own_doc.metadata) if own_doc else ""
+    own = article_vectors(store, [(doc_id, question)], embedder)[0]
     if own is None or k <= 0:
         return []
-    own_doc = store.document(doc_id)
     reader = _Reader(doc_id, own, _series(own_doc.metadata) if own_doc else "")
-    scored = _scored(store, collection_profile(store), reader, {doc_id, *(exclude or ())}, k)
+    profile = collection_profile(store, embedder)
+    scored = _scored(store, profile, reader, {doc_id, *(exclude or ())}, k, embedder)
     seen = {_normal(own_doc.heading)} if own_doc else set()
     found: list[Related] = []
     for score, other, heading in scored:
@@ -127,38 +139,36 @@ def related(
     return found
 
 
-def collection_profile(store: Store) -> Profile | None:
-    """The store's profile, measured again when it is PROFILE_SECONDS old; None for a
-    collection too small to have one."""
+def collection_profile(store: Store, embedder: Embedder | None = None) -> Profile | None:
+    """The store's profile (with the articles' questions given ``embedder``), measured again
+    when it is PROFILE_SECONDS old; None for a collection too small to have one."""
     now = time.monotonic()
     cached = _PROFILES.get(store)
-    if cached is not None and now - cached.made < PROFILE_SECONDS:
+    fresh = cached is not None and now - cached.made < PROFILE_SECONDS
+    if cached is not None and fresh and cached.questions == (embedder is not None):
         return cached if len(cached.ids) >= PROFILE_MIN else None
-    profile = measure_profile(store, now)
+    profile = measure_profile(store, now, embedder)
     _PROFILES[store] = profile
     return profile if len(profile.ids) >= PROFILE_MIN else None
 
 
-def measure_profile(store: Store, made: float = 0.0) -> Profile:
-    """The profile of PROFILE_ARTICLES articles spread evenly over the collection."""
+def measure_profile(store: Store, made: float = 0.0, embedder: Embedder | None = None) -> Profile:
+    """The profile of PROFILE_ARTICLES articles spread evenly over the collection (with
+    their questions given ``embedder``)."""
     docs = store.documents()
     step = max(len(docs) / PROFILE_ARTICLES, 1.0)
-    picked = [docs[int(i * step)].doc_id for i in range(min(len(docs), PROFILE_ARTICLES))]
-    pairs = [(i, article_vector(store.passage_vectors(i))) for i in picked]
+    picked = [docs[int(i * step)] for i in range(min(len(docs), PROFILE_ARTICLES))]
+    asked = [(d.doc_id, question_of(d.heading, d.metadata)) for d in picked]
+    pairs = zip([i for i, _ in asked], article_vectors(store, asked, embedder), strict=True)
     kept = [(i, v) for i, v in pairs if v is not None]
+    questions = embedder is not None
     if not kept:
-        return Profile(np.zeros(1, np.float32), np.zeros((0, 1), np.float32), (), made)
+        empty = np.zeros((0, 1), np.float32)
+        return Profile(np.zeros(1, np.float32), empty, (), made, questions)
     vectors = np.stack([v for _, v in kept])
     mean: Vectors = vectors.mean(axis=0).astype(np.float32)
-    sample = np.stack([_unit(v - mean) for v in vectors])
-    return Profile(mean, sample, tuple(i for i, _ in kept), made)
-
-
-def article_vector(passages: Vectors) -> Vectors | None:
-    """An article's vector: the unit mean of its passage vectors (None without passages)."""
-    if len(passages) == 0:
-        return None
-    return _unit(passages.mean(axis=0))
+    sample = np.stack([unit(v - mean) for v in vectors])
+    return Profile(mean, sample, tuple(i for i, _ in kept), made, questions)
 
 
 @dataclass(frozen=True)
@@ -171,15 +181,22 @@ class _Reader:
 
 
 def _scored(
-    store: Store, profile: Profile | None, reader: _Reader, skip: set[str], k: int
+    store: Store,
+    profile: Profile | None,
+    reader: _Reader,
+    skip: set[str],
+    k: int,
+    embedder: Embedder | None,
 ) -> list[tuple[float, str, str]]:
     """(relatedness, doc id, heading) of the candidates over the floor, best first."""
     query = profile.centred(reader.vector) if profile else reader.vector
-    candidates: dict[str, tuple[str, str]] = {}
+    candidates: dict[str, tuple[str, str, str]] = {}
     for hit in store.vector_search(query, max(k * CANDIDATES_PER_ITEM, 50)):
         if hit.doc_id not in skip:
-            candidates.setdefault(hit.doc_id, (hit.heading, _series(hit.metadata)))
-    others = [(o, _article(store, profile, o)) for o in candidates]
+            question = question_of(hit.heading, hit.metadata)
+            candidates.setdefault(hit.doc_id, (hit.heading, _series(hit.metadata), question))
+    asked = [(o, candidates[o][2]) for o in candidates]
+    others = list(zip(candidates, _articles(store, profile, asked, embedder), strict=True))
     kept = [(o, v) for o, v in others if v is not None and float(reader.vector @ v) < DUPLICATE]
     if not kept:
         return []
@@ -196,16 +213,23 @@ def _scored(
     return sorted(listed, key=lambda item: -item[0])
 
 
-def _article(store: Store, profile: Profile | None, doc_id: str) -> Vectors | None:
-    """An article's vector, kept with the profile: read once per article while it lasts."""
+def _articles(
+    store: Store, profile: Profile | None, asked: list[tuple[str, str]], embedder: Embedder | None
+) -> list[Vectors | None]:
+    """The vectors of (doc id, question) pairs, kept with the profile: read once per article
+    while it lasts."""
     if profile is None:
-        return article_vector(store.passage_vectors(doc_id))
-    if doc_id not in profile.articles:
-        if len(profile.articles) >= ARTICLES_KEPT:
-            profile.articles.clear()
+        return article_vectors(store, asked, embedder)
+    known = profile.articles
+    todo = [pair for pair in asked if pair[0] not in known]
+    if todo:
+        if len(known) + len(todo) > ARTICLES_KEPT:
+            known.clear()
             profile.usuals.clear()
-        profile.articles[doc_id] = article_vector(store.passage_vectors(doc_id))
-    return profile.articles[doc_id]
+            todo = asked
+        for (doc_id, _), vector in zip(todo, article_vectors(store, todo, embedder), strict=True):
+            known[doc_id] = vector
+    return [known.get(doc_id) for doc_id, _ in asked]
 
 
 def _series(metadata: dict[str, Any]) -> str:
@@ -281,11 +305,6 @@ def _words(children: list[Token]) -> Iterator[str]:
 # html: raw HTML becomes tokens of its own, and is left out.
 _MD = MarkdownIt("commonmark", {"html": True}).enable("table")
 _SKIPPED = {"heading_open": 1, "heading_close": -1, "table_open": 1, "table_close": -1}
-
-
-def _unit(vector: npt.NDArray[Any]) -> Vectors:
-    unit: Vectors = (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
-    return unit
 
 
 def _normal(text: str) -> str:
