@@ -315,7 +315,7 @@ class AnswerDB:
         if not hits or not self._answerable(question, hits[0], where):
             # Nothing close enough: the nearest articles, offered as such, and no answer.
             return Answer(question, "", [], hits[:k], [], answered=False)
-        return extractive_answer(question, hits, k, self._store, self.sentence_model, self.embedder)
+        return extractive_answer(question, hits, k, self._store, self.sentence_model)
 
     def _answerable(self, question: str, best: Hit, where: Where | None) -> bool:
         def article() -> str:
@@ -339,7 +339,7 @@ class AnswerDB:
         _check_k(k)
         if self.document(doc_id) is None:
             raise InputError(f"no article with id {doc_id!r}")
-        return related(self._store, doc_id, k, exclude, self.embedder)
+        return related(self._store, doc_id, k, exclude, self.sentence_model)
 
     def document(self, doc_id: str) -> Document | None:
         """One stored document with its text."""

@@ -13,18 +13,13 @@ from answerdb.types import Answer, Hit
 
 
 def extractive_answer(
-    question: str,
-    hits: list[Hit],
-    k: int,
-    store: Store,
-    sentences: Embedder,
-    articles: Embedder | None = None,
+    question: str, hits: list[Hit], k: int, store: Store, sentences: Embedder
 ) -> Answer:
-    """The answer from ``hits`` (``k`` of them kept), with ``sentences`` scoring sentences and
-    ``articles`` (the knowledge base's model) embedding questions for Keep Reading."""
+    """The answer from ``hits`` (``k`` of them kept), with ``sentences`` (the static model)
+    scoring sentences and comparing the articles' questions for Keep Reading."""
     text, citations = compose(question, hits, sentences, lambda hit: article_passages(store, hit))
     cited = {c.hit.doc_id for c in citations}
-    keep = related(store, hits[0].doc_id, 5, cited, articles) if hits else []
+    keep = related(store, hits[0].doc_id, 5, cited, sentences) if hits else []
     series = [str(c.hit.metadata["series"]) for c in citations if c.hit.metadata.get("series")]
     return Answer(
         question=question,
