@@ -339,7 +339,7 @@ class AnswerDB:
         _check_k(k)
         if self.document(doc_id) is None:
             raise InputError(f"no article with id {doc_id!r}")
-        return related(self._store, doc_id, k, exclude)
+        return related(self._store, doc_id, k, exclude, self.sentence_model)
 
     def document(self, doc_id: str) -> Document | None:
         """One stored document with its text."""

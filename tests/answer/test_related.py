@@ -3,6 +3,7 @@ the answer already cites."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,10 @@ from pathlib import Path
 import pytest
 
 import answerdb
-from answerdb.answer.related import RELATED_FLOOR
+from answerdb.answer.related import RELATED_FLOOR, related
+from answerdb.embed import Embedder
+from answerdb.store import open_store
+from answerdb.store.base import Store
 
 from ..kb import CAREERS, CAREERS_QUESTION
 
@@ -75,3 +79,78 @@ def test_a_tiny_collection_lists_its_other_articles(tmp_path: Path) -> None:
         db.ingest([folder])
         ids = [d.doc_id for d in db.documents()]
         assert len(db.related(ids[0])) == 2
+
+
+# Answers that name no topic, the last eight saying much what the first eight say: only the
+# question, kept in metadata as a BEIR-style record keeps it, tells bread from tides.
+PLAIN_ANSWERS = [
+    "Usually about an hour, longer when it is cold.",
+    "Twice a day, roughly twelve hours apart.",
+    "It depends on the temperature and on what you started with.",
+    "Check every few minutes and wait until it has clearly changed.",
+    "Not much; the difference is small and hard to notice at first.",
+    "Yes, but only when the conditions are right for it.",
+    "Write down the times each day and compare them after a week.",
+    "The effect is strongest in spring and weakest in late autumn.",
+    "Rarely more than a few minutes either way.",
+    "Once in the morning and once again in the evening.",
+    "A little, though most people never notice the difference.",
+    "As soon as it looks about twice as large as before.",
+    "Slightly, and more so on a warm day than on a cold one.",
+    "You can, if you are patient and accept a different result.",
+    "Keep a notebook and mark each change with the date.",
+    "It varies over the year, peaking twice in the summer.",
+]
+TOPICS = {
+    "bread": [
+        "How long should bread dough rise before baking?",
+        "How often should I feed a sourdough starter for bread?",
+        "Does the flour change how a loaf of bread bakes?",
+        "When is kneaded bread dough ready to shape into a loaf?",
+        "Does salt slow the rise of bread dough in the oven?",
+        "Can I bake bread without yeast or a sourdough starter?",
+        "How do I keep track of my sourdough starter and baking?",
+        "Does the season change how bread dough rises and bakes?",
+    ],
+    "tides": [
+        "How long does the sea tide take to turn on the beach?",
+        "How often does high tide come in on the coast?",
+        "Does the shape of the coast change the ocean tides?",
+        "When is the sea at low tide enough to walk to the island?",
+        "Does the wind change the height of the ocean tide?",
+        "Can the moon cause a spring tide in the sea?",
+        "How do I keep a record of the ocean tides on the shore?",
+        "Does the season change the range of the sea tides?",
+    ],
+}
+
+
+def test_keep_reading_counts_each_articles_question(tmp_path: Path) -> None:
+    records = [
+        {"_id": f"{topic}-{i}", "title": "", "text": answer, "metadata": {"heading": question}}
+        for t, (topic, questions) in enumerate(TOPICS.items())
+        for i, (question, answer) in enumerate(zip(questions, PLAIN_ANSWERS[8 * t :], strict=False))
+    ]
+    corpus = tmp_path / "faq.jsonl"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in records))
+    with answerdb.open(tmp_path / "kb") as db:
+        db.ingest([corpus])
+        model = db.sentence_model
+    store = open_store(tmp_path / "kb", readonly=True)
+    try:
+        alone = _same_topic(store, [r["_id"] for r in records], None)
+        asked = _same_topic(store, [r["_id"] for r in records], model)
+    finally:
+        store.close()
+    # By their answers alone every article listed is the other topic's twin; the questions,
+    # compared with the static model at half the answers' weight, bring some of each topic's own.
+    assert alone[0] == 0
+    assert asked[1] >= len(records) / 2
+    assert asked[0] / asked[1] >= 0.25
+
+
+def _same_topic(store: Store, ids: list[str], questions: Embedder | None) -> tuple[int, int]:
+    """How many of the articles Keep Reading lists share the reader's topic, of how many."""
+    listed = {d: [r.doc_id for r in related(store, d, 5, None, questions)] for d in ids}
+    same = sum(other.split("-")[0] == d.split("-")[0] for d, o in listed.items() for other in o)
+    return same, sum(map(len, listed.values()))

@@ -15,10 +15,11 @@ from answerdb.types import Answer, Hit
 def extractive_answer(
     question: str, hits: list[Hit], k: int, store: Store, sentences: Embedder
 ) -> Answer:
-    """The answer from ``hits`` (``k`` of them kept), with ``sentences`` scoring sentences."""
+    """The answer from ``hits`` (``k`` of them kept), with ``sentences`` (the static model)
+    scoring sentences and comparing the articles' questions for Keep Reading."""
     text, citations = compose(question, hits, sentences, lambda hit: article_passages(store, hit))
     cited = {c.hit.doc_id for c in citations}
-    keep = related(store, hits[0].doc_id, k=5, exclude=cited) if hits else []
+    keep = related(store, hits[0].doc_id, 5, cited, sentences) if hits else []
     series = [str(c.hit.metadata["series"]) for c in citations if c.hit.metadata.get("series")]
     return Answer(
         question=question,

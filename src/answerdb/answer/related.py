@@ -1,17 +1,20 @@
 """Keep Reading: the articles nearest to one article, each with a one-line teaser.
 
-Articles are compared whole: each is the mean of its passage vectors, centred on the
-collection's mean article (sentence embeddings share one direction that makes every pair look
-alike). A pair counts by how unusual its similarity is for each of the two articles: the
-z-score among that article's similarities to a sample of the collection. Pairs rank by the
-mean of the two (an article close to everything, a hub, counts for less), and a pair is listed
-only when both reach RELATED_FLOOR: Keep Reading may list fewer than ``k``, never an article
-picked by chance (an article on a topic of its own stands out from its own neighbours, not
-theirs). Articles of the reader's series (as front matter names it) count SERIES_BONUS closer.
+Articles are compared whole, on two sides (answer/articles.py): the mean of their passage
+vectors, and, given the static model, their questions' vectors; each side centred on the
+collection's mean (sentence embeddings share one direction that makes every pair look alike).
+A pair counts by how unusual its similarity is for each of the two articles: the z-score among
+that article's similarities to a sample of the collection, the question's z-score added at
+QUESTION_WEIGHT when both have a question. Pairs rank by the mean of the two articles' (an
+article close to everything, a hub, counts for less), and a pair is listed only when both
+reach RELATED_FLOOR: Keep Reading may list fewer than ``k``, never an article picked by chance
+(an article on a topic of its own stands out from its own neighbours, not theirs). Articles of
+the reader's series (as front matter names it) count SERIES_BONUS closer.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import time
 import weakref
@@ -24,6 +27,8 @@ import numpy.typing as npt
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from answerdb.answer.articles import Article, Side, measure_side, question_of, read_articles
+from answerdb.embed import Embedder
 from answerdb.store.base import Store
 from answerdb.text import split_sentences
 from answerdb.types import Related
@@ -37,6 +42,11 @@ TEASER_CHARS = 160
 # about three times as likely to come from one topic as a random pair is (2.8 on faq-python,
 # 5.6 on the demo; how often it does depends on the topics' sizes, this ratio much less).
 RELATED_FLOOR = 1.5
+# The questions' z-score counts this much of the passages' (chosen on faq-python and
+# debian-faq: 1.0 counts the static model's questions too much); the sum is divided by
+# sqrt(1 + weight), about its spread for sides as correlated as these, so that the floor
+# keeps its meaning.
+QUESTION_WEIGHT = 0.5
 # Articles their author put in one series (front matter) belong together: that much closer.
 SERIES_BONUS = 1.0
 # What is usual is measured on this many articles, spread over the collection...
@@ -45,7 +55,7 @@ PROFILE_ARTICLES = 512
 PROFILE_SECONDS = 60.0
 # Under this many articles nothing is usual: every other article is listed, nearest first.
 PROFILE_MIN = 8
-# Article vectors kept between profile measurements (a few KB each).
+# Articles kept between profile measurements (a few KB each).
 ARTICLES_KEPT = 20_000
 # Passages searched for candidates, per article asked for.
 CANDIDATES_PER_ITEM = 10
@@ -53,67 +63,40 @@ CANDIDATES_PER_ITEM = 10
 
 @dataclass(frozen=True)
 class Profile:
-    """What is usual in a collection: its mean article, and a sample of its articles
-    (centred unit vectors, with their ids)."""
+    """What is usual in a collection: its articles' passages (``body``) and, when measured
+    with a model for them (``questions``) and any has one, their questions; ``ids`` the
+    sampled articles."""
 
-    mean: Vectors
-    sample: Vectors
+    body: Side
+    question: Side | None
     ids: tuple[str, ...]
     made: float
-    # Each sampled article's row in ``sample``.
-    _rows: dict[str, int] = field(init=False, repr=False, compare=False)
-    articles: dict[str, Vectors | None] = field(init=False, repr=False, compare=False)
-    usuals: dict[str, tuple[float, float]] = field(init=False, repr=False, compare=False)
-
-    def centred(self, article: Vectors) -> Vectors:
-        return _unit(article - self.mean)
-
-    def usual(self, centred: Vectors, doc_ids: list[str]) -> tuple[Vectors, Vectors]:
-        """The mean and spread of each article's similarities to the sample (itself left
-        out); ``centred`` holds one article a row. Kept with the profile, per article."""
-        known = self.usuals
-        todo = [i for i, doc_id in enumerate(doc_ids) if doc_id not in known]
-        if todo:
-            means, spreads = self._measure(centred[todo], [doc_ids[i] for i in todo])
-            for j, i in enumerate(todo):
-                known[doc_ids[i]] = (float(means[j]), float(spreads[j]))
-        pairs = np.array([known[doc_id] for doc_id in doc_ids], dtype=np.float32)
-        return pairs[:, 0], pairs[:, 1]
-
-    def _measure(self, centred: Vectors, doc_ids: list[str]) -> tuple[Vectors, Vectors]:
-        sims = self.sample @ centred.T
-        kept = np.ones(sims.shape, dtype=bool)
-        for column, doc_id in enumerate(doc_ids):
-            row = self._rows.get(doc_id)
-            if row is not None:
-                kept[row, column] = False
-        count = np.maximum(kept.sum(axis=0), 1)
-        mean = (sims * kept).sum(axis=0) / count
-        spread = np.sqrt((((sims - mean) ** 2) * kept).sum(axis=0) / count)
-        return mean.astype(np.float32), np.maximum(spread, 1e-6).astype(np.float32)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_rows", {doc_id: i for i, doc_id in enumerate(self.ids)})
-        # Article vectors and their usual similarity met since this profile was made (they
-        # go stale with it).
-        object.__setattr__(self, "articles", {})
-        object.__setattr__(self, "usuals", {})
+    questions: bool = False
+    # Articles met since this profile was made (they go stale with it).
+    articles: dict[str, Article | None] = field(default_factory=dict, repr=False, compare=False)
 
 
 _PROFILES: weakref.WeakKeyDictionary[Store, Profile] = weakref.WeakKeyDictionary()
 
 
 def related(
-    store: Store, doc_id: str, k: int = 5, exclude: Iterable[str] | None = None
+    store: Store,
+    doc_id: str,
+    k: int = 5,
+    exclude: Iterable[str] | None = None,
+    questions: Embedder | None = None,
 ) -> list[Related]:
     """Up to ``k`` other articles, most related first, above RELATED_FLOOR, without
-    duplicates of ``doc_id`` nor the articles in ``exclude`` (those an answer cites, say)."""
-    own = article_vector(store.passage_vectors(doc_id))
+    duplicates of ``doc_id`` nor the articles in ``exclude`` (those an answer cites, say).
+    ``questions``, the static model, compares the articles' questions too."""
+    own_doc = store.document(doc_id)
+    question = question_of(own_doc.heading, own_doc.metadata) if own_doc else ""
+    own = read_articles(store, [(doc_id, question)], questions)[0]
     if own is None or k <= 0:
         return []
-    own_doc = store.document(doc_id)
     reader = _Reader(doc_id, own, _series(own_doc.metadata) if own_doc else "")
-    scored = _scored(store, collection_profile(store), reader, {doc_id, *(exclude or ())}, k)
+    profile = collection_profile(store, questions)
+    scored = _scored(store, profile, reader, {doc_id, *(exclude or ())}, k, questions)
     seen = {_normal(own_doc.heading)} if own_doc else set()
     found: list[Related] = []
     for score, other, heading in scored:
@@ -127,66 +110,70 @@ def related(
     return found
 
 
-def collection_profile(store: Store) -> Profile | None:
-    """The store's profile, measured again when it is PROFILE_SECONDS old; None for a
-    collection too small to have one."""
+def collection_profile(store: Store, questions: Embedder | None = None) -> Profile | None:
+    """The store's profile (with the articles' questions given ``questions``), measured again
+    when it is PROFILE_SECONDS old; None for a collection too small to have one."""
     now = time.monotonic()
     cached = _PROFILES.get(store)
-    if cached is not None and now - cached.made < PROFILE_SECONDS:
+    fresh = cached is not None and now - cached.made < PROFILE_SECONDS
+    if cached is not None and fresh and cached.questions == (questions is not None):
         return cached if len(cached.ids) >= PROFILE_MIN else None
-    profile = measure_profile(store, now)
+    profile = measure_profile(store, now, questions)
     _PROFILES[store] = profile
     return profile if len(profile.ids) >= PROFILE_MIN else None
 
 
-def measure_profile(store: Store, made: float = 0.0) -> Profile:
-    """The profile of PROFILE_ARTICLES articles spread evenly over the collection."""
+def measure_profile(store: Store, made: float = 0.0, questions: Embedder | None = None) -> Profile:
+    """The profile of PROFILE_ARTICLES articles spread evenly over the collection (with
+    their questions given ``questions``)."""
     docs = store.documents()
     step = max(len(docs) / PROFILE_ARTICLES, 1.0)
-    picked = [docs[int(i * step)].doc_id for i in range(min(len(docs), PROFILE_ARTICLES))]
-    pairs = [(i, article_vector(store.passage_vectors(i))) for i in picked]
-    kept = [(i, v) for i, v in pairs if v is not None]
-    if not kept:
-        return Profile(np.zeros(1, np.float32), np.zeros((0, 1), np.float32), (), made)
-    vectors = np.stack([v for _, v in kept])
-    mean: Vectors = vectors.mean(axis=0).astype(np.float32)
-    sample = np.stack([_unit(v - mean) for v in vectors])
-    return Profile(mean, sample, tuple(i for i, _ in kept), made)
-
-
-def article_vector(passages: Vectors) -> Vectors | None:
-    """An article's vector: the unit mean of its passage vectors (None without passages)."""
-    if len(passages) == 0:
-        return None
-    return _unit(passages.mean(axis=0))
+    picked = [docs[int(i * step)] for i in range(min(len(docs), PROFILE_ARTICLES))]
+    asked = [(d.doc_id, question_of(d.heading, d.metadata)) for d in picked]
+    pairs = zip([i for i, _ in asked], read_articles(store, asked, questions), strict=True)
+    kept = [(i, a) for i, a in pairs if a is not None]
+    ids = [i for i, _ in kept]
+    body = measure_side(ids, [a.body for _, a in kept])
+    if body is None:
+        empty = Side(np.zeros(1, np.float32), np.zeros((0, 1), np.float32), {})
+        return Profile(empty, None, (), made, questions is not None)
+    question = measure_side(ids, [a.question for _, a in kept])
+    return Profile(body, question, tuple(ids), made, questions is not None)
 
 
 @dataclass(frozen=True)
 class _Reader:
-    """The article being read: its id, vector and front-matter series."""
+    """The article being read: its id, vectors and front-matter series."""
 
     doc_id: str
-    vector: Vectors
+    article: Article
     series: str
 
 
 def _scored(
-    store: Store, profile: Profile | None, reader: _Reader, skip: set[str], k: int
+    store: Store,
+    profile: Profile | None,
+    reader: _Reader,
+    skip: set[str],
+    k: int,
+    questions: Embedder | None,
 ) -> list[tuple[float, str, str]]:
     """(relatedness, doc id, heading) of the candidates over the floor, best first."""
-    query = profile.centred(reader.vector) if profile else reader.vector
-    candidates: dict[str, tuple[str, str]] = {}
+    body = reader.article.body
+    query = profile.body.centred(body) if profile else body
+    candidates: dict[str, tuple[str, str, str]] = {}
     for hit in store.vector_search(query, max(k * CANDIDATES_PER_ITEM, 50)):
         if hit.doc_id not in skip:
-            candidates.setdefault(hit.doc_id, (hit.heading, _series(hit.metadata)))
-    others = [(o, _article(store, profile, o)) for o in candidates]
-    kept = [(o, v) for o, v in others if v is not None and float(reader.vector @ v) < DUPLICATE]
+            question = question_of(hit.heading, hit.metadata)
+            candidates.setdefault(hit.doc_id, (hit.heading, _series(hit.metadata), question))
+    asked = [(o, candidates[o][2]) for o in candidates]
+    others = zip(candidates, _articles(store, profile, asked, questions), strict=True)
+    kept = [(o, a) for o, a in others if a is not None and float(body @ a.body) < DUPLICATE]
     if not kept:
         return []
-    vectors = np.stack([v for _, v in kept])
     same = [reader.series != "" and candidates[o][1] == reader.series for o, _ in kept]
     bonus = SERIES_BONUS * np.array(same, dtype=np.float32)
-    score, least = _relatedness(profile, reader, [o for o, _ in kept], vectors)
+    score, least = _relatedness(profile, reader, kept)
     score, least = score + bonus, least + bonus
     listed = [
         (float(score[i]), other, candidates[other][0])
@@ -196,16 +183,25 @@ def _scored(
     return sorted(listed, key=lambda item: -item[0])
 
 
-def _article(store: Store, profile: Profile | None, doc_id: str) -> Vectors | None:
-    """An article's vector, kept with the profile: read once per article while it lasts."""
+def _articles(
+    store: Store, profile: Profile | None, asked: list[tuple[str, str]], questions: Embedder | None
+) -> list[Article | None]:
+    """The articles of (doc id, question) pairs, kept with the profile: read once per article
+    while it lasts."""
     if profile is None:
-        return article_vector(store.passage_vectors(doc_id))
-    if doc_id not in profile.articles:
-        if len(profile.articles) >= ARTICLES_KEPT:
-            profile.articles.clear()
-            profile.usuals.clear()
-        profile.articles[doc_id] = article_vector(store.passage_vectors(doc_id))
-    return profile.articles[doc_id]
+        return read_articles(store, asked, questions)
+    known = profile.articles
+    todo = [pair for pair in asked if pair[0] not in known]
+    if todo:
+        if len(known) + len(todo) > ARTICLES_KEPT:
+            known.clear()
+            profile.body.usuals.clear()
+            if profile.question is not None:
+                profile.question.usuals.clear()
+            todo = asked
+        for (doc_id, _), article in zip(todo, read_articles(store, todo, questions), strict=True):
+            known[doc_id] = article
+    return [known.get(doc_id) for doc_id, _ in asked]
 
 
 def _series(metadata: dict[str, Any]) -> str:
@@ -213,21 +209,42 @@ def _series(metadata: dict[str, Any]) -> str:
 
 
 def _relatedness(
-    profile: Profile | None, reader: _Reader, ids: list[str], vectors: Vectors
+    profile: Profile | None, reader: _Reader, others: list[tuple[str, Article]]
 ) -> tuple[Vectors, Vectors]:
     """Each pair's similarity in standard deviations above what is usual for each article:
-    their mean and the lesser; plain cosine (twice) without a profile."""
+    their mean and the lesser; plain cosine of the passages (twice) without a profile."""
+    bodies = np.stack([a.body for _, a in others])
     if profile is None:
-        cosine = vectors @ reader.vector
+        cosine = bodies @ reader.article.body
         return cosine, cosine
-    mine = profile.centred(reader.vector)
-    theirs = np.stack([profile.centred(v) for v in vectors])
+    ids = [o for o, _ in others]
+    mine, theirs = _z(profile.body, reader.doc_id, reader.article.body, ids, bodies)
+    asked = [(i, o, a.question) for i, (o, a) in enumerate(others) if a.question is not None]
+    own = reader.article.question
+    if profile.question is not None and own is not None and asked:
+        rows, asked_ids = [i for i, _, _ in asked], [o for _, o, _ in asked]
+        vectors = np.stack([q for _, _, q in asked])
+        q_mine, q_theirs = _z(profile.question, reader.doc_id, own, asked_ids, vectors)
+        scale = np.float32(math.sqrt(1 + QUESTION_WEIGHT))
+        mine[rows] = (mine[rows] + QUESTION_WEIGHT * q_mine) / scale
+        theirs[rows] = (theirs[rows] + QUESTION_WEIGHT * q_theirs) / scale
+    mean: Vectors = ((mine + theirs) / 2).astype(np.float32)
+    return mean, np.minimum(mine, theirs)
+
+
+def _z(
+    side: Side, doc_id: str, own: Vectors, ids: list[str], vectors: Vectors
+) -> tuple[Vectors, Vectors]:
+    """How unusual each article's similarity to ``own`` is on ``side``: for the reader, and
+    for the article."""
+    mine = side.centred(own)
+    theirs = np.stack([side.centred(v) for v in vectors])
     similarity = theirs @ mine
-    usual_me, spread_me = profile.usual(mine[None, :], [reader.doc_id])
-    usual_them, spread_them = profile.usual(theirs, ids)
-    mine_side = (similarity - usual_me[0]) / spread_me[0]
-    their_side = (similarity - usual_them) / spread_them
-    return (mine_side + their_side) / 2, np.minimum(mine_side, their_side)
+    usual_me, spread_me = side.usual(mine[None, :], [doc_id])
+    usual_them, spread_them = side.usual(theirs, ids)
+    mine_side: Vectors = (similarity - usual_me[0]) / spread_me[0]
+    their_side: Vectors = (similarity - usual_them) / spread_them
+    return mine_side, their_side
 
 
 def _entry(store: Store, doc_id: str, score: float) -> Related:
@@ -281,11 +298,6 @@ def _words(children: list[Token]) -> Iterator[str]:
 # html: raw HTML becomes tokens of its own, and is left out.
 _MD = MarkdownIt("commonmark", {"html": True}).enable("table")
 _SKIPPED = {"heading_open": 1, "heading_close": -1, "table_open": 1, "table_close": -1}
-
-
-def _unit(vector: npt.NDArray[Any]) -> Vectors:
-    unit: Vectors = (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
-    return unit
 
 
 def _normal(text: str) -> str:
