@@ -56,6 +56,13 @@ class Side:
     def centred(self, vector: Vectors) -> Vectors:
         return unit(vector - self.mean)
 
+    def centred_rows(self, vectors: Vectors) -> Vectors:
+        """``centred`` for each row of ``vectors``."""
+        moved = vectors - self.mean
+        norms = np.maximum(np.linalg.norm(moved, axis=1, keepdims=True), 1e-12)
+        rows: Vectors = (moved / norms).astype(np.float32)
+        return rows
+
     def usual(self, centred: Vectors, doc_ids: list[str]) -> tuple[Vectors, Vectors]:
         """The mean and spread of each article's similarities to the sample (itself and
         the zero rows left out); ``centred`` holds one article a row."""

@@ -15,7 +15,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -69,7 +69,7 @@ class ComposeSettings:
 Passages = Callable[[Hit], list[Hit]]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # made by the hundred per question: a plain class is quicker
 class _Candidate:
     text: str
     passage: Hit
@@ -96,7 +96,7 @@ def compose(
     candidates = _candidates(hits, passages or (lambda hit: [hit]))
     if not candidates:
         return "", []
-    vectors = sentences.embed([c.text for c in candidates])
+    vectors = _sentence_vectors(sentences, [c.text for c in candidates])
     scores = _scores(question, candidates, vectors, sentences, hits, settings)
     asked = set(content_terms(question))
     chosen = _choose(candidates, scores, vectors, asked, _closeness(hits), settings)
@@ -147,7 +147,9 @@ def _article_sentences(rank: int, passages: list[Hit]) -> list[_Candidate]:
             (short if len(sentence.split()) < 4 else found).append(candidate)
     kept = found or short
     last = max(len(kept) - 1, 1)
-    return [replace(c, place=i / last) for i, c in enumerate(kept)]
+    for i, candidate in enumerate(kept):
+        candidate.place = i / last
+    return kept
 
 
 def _placed(candidates: list[_Candidate], settings: ComposeSettings) -> Scores:
@@ -192,11 +194,37 @@ def _scores(
     return scores + settings.rare_words * rare + settings.position * place
 
 
+# Sentence vectors kept between questions, per model (1 KB each): the same articles answer
+# question after question.
+SENTENCES_KEPT = 20_000
+_VECTORS: dict[tuple[str, str], npt.NDArray[np.float32]] = {}
+
+
+def _sentence_vectors(model: Embedder, texts: list[str]) -> npt.NDArray[np.float32]:
+    missing = list(dict.fromkeys(t for t in texts if (model.name, t) not in _VECTORS))
+    if missing:
+        if len(_VECTORS) + len(missing) > SENTENCES_KEPT:
+            _VECTORS.clear()
+        for text, vector in zip(missing, model.embed(missing), strict=True):
+            _VECTORS[(model.name, text)] = vector
+    return np.stack([_VECTORS[(model.name, t)] for t in texts])
+
+
 def _rarity(hits: list[Hit]) -> _Rarity:
     """Inverse document frequency of a term among the hits' sentences."""
-    pool = [set(content_terms(s)) for hit in hits for s in split_sentences(hit.text)]
-    counts = Counter(term for terms in pool for term in terms)
-    return _Rarity(counts, len(pool))
+    counts: Counter[str] = Counter()
+    total = 0
+    for hit in hits:
+        for terms in _sentence_terms(hit.text):
+            counts.update(terms)
+            total += 1
+    return _Rarity(counts, total)
+
+
+@lru_cache(maxsize=20_000)
+def _sentence_terms(text: str) -> tuple[frozenset[str], ...]:
+    """Each sentence's content terms, once each (kept: passages come back as hits)."""
+    return tuple(frozenset(content_terms(s)) for s in split_sentences(text))
 
 
 @dataclass(frozen=True)

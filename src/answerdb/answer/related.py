@@ -20,6 +20,7 @@ import time
 import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -238,7 +239,7 @@ def _z(
     """How unusual each article's similarity to ``own`` is on ``side``: for the reader, and
     for the article."""
     mine = side.centred(own)
-    theirs = np.stack([side.centred(v) for v in vectors])
+    theirs = side.centred_rows(vectors)
     similarity = theirs @ mine
     usual_me, spread_me = side.usual(mine[None, :], [doc_id])
     usual_them, spread_them = side.usual(theirs, ids)
@@ -260,6 +261,7 @@ def _entry(store: Store, doc_id: str, score: float) -> Related:
     )
 
 
+@lru_cache(maxsize=4096)  # Keep Reading shows the same articles question after question
 def teaser(text: str, heading: str = "") -> str:
     """The first sentence of an answer's prose, without Markdown syntax, cut at a word
     boundary if it is long."""
