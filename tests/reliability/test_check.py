@@ -194,6 +194,11 @@ def test_compact_gives_the_catalogs_space_back(tmp_path: Path) -> None:
         ("DELETE FROM passages WHERE doc_id = 'd5'", "d5", "documents without passages"),
         ("UPDATE passages SET ordinal = 4 WHERE doc_id = 'd6'", "d6", "missing or repeated"),
         ("DELETE FROM documents WHERE doc_id = 'd7'", "d7", "passages without their document"),
+        (
+            """UPDATE passages SET metadata = '{"stale": 1}' WHERE doc_id = 'd4'""",
+            "d4",
+            "metadata differs",
+        ),
     ],
 )
 def test_catalog_errors_name_their_documents_and_say_what_to_do(
@@ -208,6 +213,19 @@ def test_catalog_errors_name_their_documents_and_say_what_to_do(
     assert found.level == "error" and doc in found.message
     for error in (f for f in report.findings if f.level == "error"):
         assert error.repairable or f"answerdb delete {path} " in error.message, error
+
+
+def test_a_passage_s_stale_copy_of_its_metadata_is_repaired(tmp_path: Path) -> None:
+    path = make_kb(tmp_path / "kb")
+    store = EmbeddedStore(path)
+    with closing(store), store.catalog.transaction() as sql:
+        wanted = sql.execute("SELECT metadata FROM documents WHERE doc_id = 'd4'").fetchone()[0]
+        sql.execute("""UPDATE passages SET metadata = '{"stale": 1}' WHERE doc_id = 'd4'""")
+    assert not _check(path).ok
+    assert _repair(path).ok
+    with open_kb(path) as db:
+        hits = [h for h in db.search("alpha", k=20, mode="keyword") if h.doc_id == "d4"]
+    assert hits and all(json.loads(wanted) == h.metadata for h in hits)
 
 
 def test_passages_without_their_document_are_removed_by_repair(tmp_path: Path) -> None:

@@ -32,6 +32,12 @@ RULES = [
         repairable=True,  # repair removes them
     ),
     Rule(
+        "SELECT DISTINCT p.doc_id FROM passages p JOIN documents d ON d.doc_id = p.doc_id"
+        " WHERE p.metadata IS NOT NULL AND p.metadata != d.metadata",
+        "passages whose copy of their document's metadata differs (hits would show it)",
+        repairable=True,  # repair copies the document's
+    ),
+    Rule(
         "SELECT doc_id FROM documents d WHERE NOT EXISTS"
         " (SELECT 1 FROM passages p WHERE p.doc_id = d.doc_id)",
         "documents without passages",

@@ -59,16 +59,23 @@ def _trim_tail(store: EmbeddedStore) -> list[str]:
 
 
 def _rebuild_keywords(store: EmbeddedStore) -> list[str]:
-    """The keyword index from the passages, less passages whose document is gone."""
+    """The keyword index from the passages, less passages whose document is gone; each
+    passage's copy of its document's metadata made equal to the document's."""
     with store.catalog.transaction() as db:
         orphans = db.execute(
             "DELETE FROM passages WHERE doc_id NOT IN (SELECT doc_id FROM documents)"
         ).rowcount
+        copied = db.execute(
+            "UPDATE passages SET metadata = (SELECT d.metadata FROM documents d"
+            " WHERE d.doc_id = passages.doc_id) WHERE metadata IS NOT NULL AND metadata !="
+            " (SELECT d.metadata FROM documents d WHERE d.doc_id = passages.doc_id)"
+        ).rowcount
         db.execute("INSERT INTO passages_fts(passages_fts) VALUES('rebuild')")
-        if orphans:
+        if orphans or copied:
             store.catalog.bump_version()
     removed = [f"removed {orphans} passages whose document is gone"] if orphans else []
-    return [*removed, "rebuilt the keyword index from the passages"]
+    fixed = [f"gave {copied} passages their document's metadata"] if copied else []
+    return [*removed, *fixed, "rebuilt the keyword index from the passages"]
 
 
 def _remove_leftovers(store: EmbeddedStore) -> list[str]:
