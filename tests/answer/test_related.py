@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 import answerdb
 from answerdb.answer.related import RELATED_FLOOR, related
@@ -27,13 +24,6 @@ room temperature. Yeast ferments the sugars in the flour and releases gas that t
 traps, so a warm kitchen speeds the rise and a cold one slows it. Knead, shape and bake the
 loaf once a finger pressed into the dough leaves a dent that springs back slowly.
 """
-
-
-@pytest.fixture
-def demo(demo_kb: Path) -> Iterator[answerdb.AnswerDB]:
-    db = answerdb.open(demo_kb, readonly=True)
-    yield db
-    db.close()
 
 
 def test_the_answer_lists_no_article_it_cites(demo: answerdb.AnswerDB) -> None:

@@ -150,13 +150,6 @@ def test_hash_embedder_kb_gets_series(tmp_path: Path) -> None:
     assert len(groups) == 1 and groups[0].auto
 
 
-@pytest.fixture
-def demo(demo_kb: Path) -> Iterator[answerdb.AnswerDB]:
-    db = answerdb.open(demo_kb, readonly=True)
-    yield db
-    db.close()
-
-
 def test_named_series_open_with_their_introduction(demo: answerdb.AnswerDB) -> None:
     first = {g.name: g.articles[0].heading for g in demo.series()}
     assert first["Anomaly detection"] == "What is anomaly detection?"
