@@ -131,7 +131,8 @@ def read_articles(
 def _question_vectors(store: Store, embedder: Embedder, texts: list[str]) -> dict[str, Vectors]:
     """The unit vector of each question, embedded once per store (those missing in one batch)."""
     kept = _QUESTIONS.setdefault(store, {})
-    found = {t: kept[(embedder.name, t)] for t in texts if (embedder.name, t) in kept}
+    # A dict of this call's own: another thread may clear the shared one meanwhile.
+    found = {t: v for t in texts if (v := kept.get((embedder.name, t))) is not None}
     missing = list(dict.fromkeys(t for t in texts if t not in found))
     if missing:
         if len(kept) + len(missing) > QUESTIONS_KEPT:

@@ -201,13 +201,15 @@ _VECTORS: dict[tuple[str, str], npt.NDArray[np.float32]] = {}
 
 
 def _sentence_vectors(model: Embedder, texts: list[str]) -> npt.NDArray[np.float32]:
-    missing = list(dict.fromkeys(t for t in texts if (model.name, t) not in _VECTORS))
+    # Read into a dict of this call's own: another thread may clear the shared one meanwhile.
+    found = {t: v for t in texts if (v := _VECTORS.get((model.name, t))) is not None}
+    missing = list(dict.fromkeys(t for t in texts if t not in found))
     if missing:
         if len(_VECTORS) + len(missing) > SENTENCES_KEPT:
             _VECTORS.clear()
         for text, vector in zip(missing, model.embed(missing), strict=True):
-            _VECTORS[(model.name, text)] = vector
-    return np.stack([_VECTORS[(model.name, t)] for t in texts])
+            found[text] = _VECTORS[(model.name, text)] = vector
+    return np.stack([found[t] for t in texts])
 
 
 def _rarity(hits: list[Hit]) -> _Rarity:
