@@ -21,15 +21,14 @@ from typing import Any
 import numpy as np
 
 from answerdb.embed import Embedder
+from answerdb.embed.kept import KeptVectors, kept_vectors
 from answerdb.store.base import Store
 from answerdb.types import Vectors
 
 # Question vectors kept per store (1 KB each); they stay valid while the model does.
 QUESTIONS_KEPT = 20_000
 
-_QUESTIONS: weakref.WeakKeyDictionary[Store, dict[tuple[str, str], Vectors]] = (
-    weakref.WeakKeyDictionary()
-)
+_QUESTIONS: weakref.WeakKeyDictionary[Store, KeptVectors] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -131,16 +130,12 @@ def read_articles(
 def _question_vectors(store: Store, embedder: Embedder, texts: list[str]) -> dict[str, Vectors]:
     """The unit vector of each question, embedded once per store (those missing in one batch)."""
     kept = _QUESTIONS.setdefault(store, {})
-    # A dict of this call's own: another thread may clear the shared one meanwhile.
-    found = {t: v for t in texts if (v := kept.get((embedder.name, t))) is not None}
-    missing = list(dict.fromkeys(t for t in texts if t not in found))
-    if missing:
-        if len(kept) + len(missing) > QUESTIONS_KEPT:
-            kept.clear()
-        for text, vector in zip(missing, embedder.embed(missing), strict=True):
-            if np.any(vector):  # no known token: no question to compare
-                found[text] = kept[(embedder.name, text)] = unit(np.asarray(vector, np.float32))
-    return found
+    return kept_vectors(kept, embedder, texts, QUESTIONS_KEPT, _question_vector)
+
+
+def _question_vector(vector: Vectors) -> Vectors | None:
+    """A question's unit vector; None when no token of it is known (nothing to compare)."""
+    return unit(np.asarray(vector, np.float32)) if np.any(vector) else None
 
 
 def unit(vector: Any) -> Vectors:

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from answerdb.embed import Embedder
+from answerdb.embed.kept import KeptVectors, kept_vectors
 from answerdb.text import content_terms, split_sentences
 from answerdb.types import Citation, Hit
 
@@ -197,18 +198,11 @@ def _scores(
 # Sentence vectors kept between questions, per model (1 KB each): the same articles answer
 # question after question.
 SENTENCES_KEPT = 20_000
-_VECTORS: dict[tuple[str, str], npt.NDArray[np.float32]] = {}
+_VECTORS: KeptVectors = {}
 
 
 def _sentence_vectors(model: Embedder, texts: list[str]) -> npt.NDArray[np.float32]:
-    # Read into a dict of this call's own: another thread may clear the shared one meanwhile.
-    found = {t: v for t in texts if (v := _VECTORS.get((model.name, t))) is not None}
-    missing = list(dict.fromkeys(t for t in texts if t not in found))
-    if missing:
-        if len(_VECTORS) + len(missing) > SENTENCES_KEPT:
-            _VECTORS.clear()
-        for text, vector in zip(missing, model.embed(missing), strict=True):
-            found[text] = _VECTORS[(model.name, text)] = vector
+    found = kept_vectors(_VECTORS, model, texts, SENTENCES_KEPT)
     return np.stack([found[t] for t in texts])
 
 
