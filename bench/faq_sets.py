@@ -109,10 +109,12 @@ def write_set(folder: Path, pairs: Pairs) -> int:
 
 
 def read_package_file(package: str, member: str, work: Path) -> str:
-    """One file of a Debian package, fetched with apt-get download and unpacked."""
-    subprocess.run(["apt-get", "download", package], cwd=work, check=True, capture_output=True)
-    deb = next(work.glob(f"{package}_*.deb"))
-    subprocess.run(["dpkg-deb", "-x", str(deb), str(work / package)], check=True)
+    """One file of a Debian package, fetched with apt-get download and unpacked (once per
+    ``work`` folder)."""
+    if not (work / package).is_dir():
+        subprocess.run(["apt-get", "download", package], cwd=work, check=True, capture_output=True)
+        deb = next(work.glob(f"{package}_*.deb"))
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(work / package)], check=True)
     path = work / package / member
     raw = path.read_bytes()
     return (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode("utf-8")

@@ -8,12 +8,15 @@ scores Keep Reading (same-section precision@k against chance) and the automatic 
     python bench/reading.py ../shared/data/beir/faq-python/corpus.jsonl
     python bench/reading.py corpus.jsonl --kb /tmp/faq-kb    # reused when it exists
     python bench/reading.py --faq-set zsh-faq /tmp/faq-sets  # chapters of a Debian FAQ package
+    python bench/reading.py --faq-set perl-faq /tmp/faq-sets # perlfaq1-9, perlfaq4 by part
+    python bench/reading.py corpus.jsonl --shuffle           # without the author's order
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import re
 import tempfile
 import time
@@ -79,18 +82,12 @@ def measure(db: answerdb.AnswerDB, labels: dict[str, str], k: int) -> dict[str, 
 
 
 def faq_set(name: str, folder: Path) -> Path:
-    """A sectioned BEIR corpus from one of bench/faq_sets.py's Debian packages: each
-    question's chapter number is its section."""
-    import faq_sets  # beside this file
-
-    package, member, _ = faq_sets.SETS[name]
-    heading = _CHAPTERED[name]
+    """A sectioned BEIR corpus from a Debian package's FAQ: each question's chapter (number,
+    or the Perl FAQ's part) is its section."""
     with tempfile.TemporaryDirectory() as tmp:
-        text = faq_sets.read_package_file(package, member, Path(tmp))
-    pairs = faq_sets.SETS[name][2](_numbers_kept(text, heading))
+        found = _perl_faq(Path(tmp)) if name == "perl-faq" else _chaptered(name, Path(tmp))
     rows = []
-    for q, a in pairs:
-        chapter, _, question = q.partition("§")
+    for chapter, question, a in found:
         if question.strip().endswith("?") and len(a.split()) >= 5:
             meta = {"heading": " ".join(question.split()), SECTION: chapter}
             rows.append({"_id": f"d{len(rows) + 1}", "title": "", "text": " ".join(a.split())})
@@ -101,6 +98,43 @@ def faq_set(name: str, folder: Path) -> Path:
     return corpus
 
 
+def _chaptered(name: str, work: Path) -> list[tuple[str, str, str]]:
+    """(chapter number, question, answer) of one of bench/faq_sets.py's sets."""
+    import faq_sets  # beside this file
+
+    package, member, parse = faq_sets.SETS[name]
+    text = faq_sets.read_package_file(package, member, work)
+    pairs = parse(_numbers_kept(text, _CHAPTERED[name]))
+    return [(q.partition("§")[0], q.partition("§")[2], a) for q, a in pairs]
+
+
+def _perl_faq(work: Path) -> list[tuple[str, str, str]]:
+    """(part, question, answer) of perl-doc's perlfaq1 to 9: a part is a file, or one of
+    perlfaq4's "Data: ..." headings; POD markup reduced to its text."""
+    import faq_sets  # beside this file
+
+    found: list[tuple[str, str, str]] = []
+    for n in range(1, 10):
+        pod = faq_sets.read_package_file("perl-doc", f"{_PERL_POD}/perlfaq{n}.pod", work)
+        part = f"perlfaq{n}"
+        for block in re.split(r"^(?==head[12] )", pod, flags=re.M):
+            title, _, body = block.partition("\n")
+            if title.startswith("=head1 Data:"):
+                part = title[len("=head1 ") :]
+            elif title.startswith("=head2 "):
+                text = re.sub(r"^=\w+.*$", "", body, flags=re.M)
+                found.append((part, _pod_text(title[len("=head2 ") :]), _pod_text(text)))
+    return found
+
+
+def _pod_text(text: str) -> str:
+    """POD's formatting codes (C<...>, L<text|target>, E<gt>) as plain text."""
+    text = re.sub(r"E<gt>", ">", re.sub(r"E<lt>", "<", text))
+    text = re.sub(r"L<(?:[^|<>]*\|)?([^<>]*)>", r"\1", text)
+    return re.sub(r"[A-Z]<+ ?([^<>]*?) ?>+", r"\1", text)
+
+
+_PERL_POD = "usr/share/perl/5.36.0/pod"
 # A numbered heading ("3.4. Question" or "3.4: Question") keeps its chapter as "3§Question".
 _CHAPTERED = {
     "debian-faq": re.compile(r"^(\d+)\.(\d+\.\s+)", re.M),
@@ -116,11 +150,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("corpus", type=Path, help="corpus.jsonl, or the folder for --faq-set")
     parser.add_argument("--kb", type=Path, help="knowledge base folder (reused if present)")
-    parser.add_argument("--faq-set", choices=sorted(_CHAPTERED), help="build this set first")
+    sets = [*sorted(_CHAPTERED), "perl-faq"]
+    parser.add_argument("--faq-set", choices=sets, help="build this set first")
     parser.add_argument("--k", type=int, default=5)
+    parser.add_argument(
+        "--shuffle", action="store_true", help="ingest the records in a random order (seed 0)"
+    )
     args = parser.parse_args()
     corpus = faq_set(args.faq_set, args.corpus) if args.faq_set else args.corpus
     records, labels = read_labelled(corpus)
+    if args.shuffle:  # placement (answer/placement.py) then has nothing to go on
+        random.Random(0).shuffle(records)
     with tempfile.TemporaryDirectory() as tmp, build(records, args.kb or Path(tmp) / "kb") as db:
         result = measure(db, labels, args.k)
     print(json.dumps({"corpus": str(corpus), **result}))

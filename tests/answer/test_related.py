@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import answerdb
-from answerdb.answer.related import RELATED_FLOOR, related
+from answerdb.answer.related import RELATED_FLOOR, collection_profile, related
 from answerdb.embed import Embedder
 from answerdb.store import open_store
 from answerdb.store.base import Store
@@ -144,3 +144,34 @@ def _same_topic(store: Store, ids: list[str], questions: Embedder | None) -> tup
     listed = {d: [r.doc_id for r in related(store, d, 5, None, questions)] for d in ids}
     same = sum(other.split("-")[0] == d.split("-")[0] for d, o in listed.items() for other in o)
     return same, sum(map(len, listed.values()))
+
+
+def test_keep_reading_follows_the_authors_order_where_it_means_something(tmp_path: Path) -> None:
+    records = [
+        {"_id": f"{topic}-{i}", "title": "", "text": f"{question} {answer}"}
+        for t, (topic, questions) in enumerate(TOPICS.items())
+        for i, (question, answer) in enumerate(zip(questions, PLAIN_ANSWERS[8 * t :], strict=False))
+    ]
+    alternating = [r for pair in zip(records[:8], records[8:], strict=True) for r in pair]
+    placements, scores = {}, {}
+    for name, order in (("grouped", records), ("alternating", alternating)):
+        corpus = tmp_path / f"{name}.jsonl"
+        corpus.write_text("".join(json.dumps(r) + "\n" for r in order))
+        with answerdb.open(tmp_path / name) as db:
+            db.ingest([corpus])
+            model = db.sentence_model
+        store = open_store(tmp_path / name, readonly=True)
+        try:
+            placements[name] = collection_profile(store, model).placement
+            listed = related(store, "bread-3", 15, None, model)
+            scores[name] = {r.doc_id: r.score for r in listed}
+        finally:
+            store.close()
+    # Grouped, neighbours in the file measure closer than chance and count so much closer;
+    # alternating, neighbours are of the other topic: the order says nothing and counts nothing.
+    grouped = placements["grouped"]
+    assert len(grouped) >= 2 and grouped[0] > 0.5 and placements["alternating"] == ()
+    assert "bread-4" in scores["grouped"] and "bread-4" not in scores["alternating"]
+    alone = scores["alternating"]
+    assert all(scores["grouped"].get(d, -1.0) >= score - 1e-5 for d, score in alone.items())
+    assert all(d.startswith("bread") for d in scores["grouped"])

@@ -95,6 +95,28 @@ def test_documents_and_their_passages(store: Store, hash_embedder: HashEmbedder)
     assert store.existing_ids(["rag", "cv"]) == {"rag"}
 
 
+def test_neighbours_are_a_sources_documents_in_the_order_added(
+    store: Store, hash_embedder: HashEmbedder
+) -> None:
+    def faq(n: int, source: str = "faq.md") -> Document:
+        return Document(doc_id=f"q{n}", text=f"Answer {n}.", source=source, question=f"Q{n}?")
+
+    # One file's questions in two batches, another file's between them.
+    for batch in ([faq(1), faq(2), faq(9, "other.md")], [faq(3), faq(4), faq(5)]):
+        passages = [Passage(d.doc_id, 0, d.text) for d in batch]
+        store.add(
+            [(d, f"h-{d.doc_id}") for d in batch],
+            passages,
+            hash_embedder.embed([d.text for d in batch]),
+        )
+    placed = [(place, d.doc_id) for place, d in store.neighbours("q3", 2)]
+    assert sorted(placed) == [(-2, "q1"), (-1, "q2"), (1, "q4"), (2, "q5")]
+    assert next(d for _, d in store.neighbours("q3", 1) if d.doc_id == "q2").question == "Q2?"
+    assert store.neighbours("q9", 3) == [] and store.neighbours("nope", 3) == []
+    store.delete(["q4"])
+    assert [d.doc_id for p, d in sorted(store.neighbours("q3", 1))] == ["q2", "q5"]
+
+
 def test_replacing_a_document_keeps_one_copy(store: Store, hash_embedder: HashEmbedder) -> None:
     add(store, hash_embedder, ["cv"])
     add(store, hash_embedder, ["cv"])

@@ -9,7 +9,9 @@ QUESTION_WEIGHT when both have a question. Pairs rank by the mean of the two art
 article close to everything, a hub, counts for less), and a pair is listed only when both
 reach RELATED_FLOOR: Keep Reading may list fewer than ``k``, never an article picked by chance
 (an article on a topic of its own stands out from its own neighbours, not theirs). Articles of
-the reader's series (as front matter names it) count SERIES_BONUS closer.
+the reader's series (as front matter names it) count SERIES_BONUS closer, and those placed near
+the reader in its source count as close as such neighbours measure in the collection
+(answer/placement.py).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import re
 import time
 import weakref
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -28,11 +30,12 @@ import numpy.typing as npt
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from answerdb.answer import placement
 from answerdb.answer.articles import Article, Side, measure_side, question_of, read_articles
 from answerdb.embed import Embedder
 from answerdb.store.base import Store
 from answerdb.text import split_sentences
-from answerdb.types import Related
+from answerdb.types import Document, Related
 
 Vectors = npt.NDArray[np.float32]
 # Articles this close to the one being read say the same thing: they are duplicates.
@@ -73,6 +76,9 @@ class Profile:
     ids: tuple[str, ...]
     made: float
     questions: bool = False
+    # The score that articles 1, 2, … places from the reader in its source earn for their
+    # place (answer/placement.py); empty where the collection's order says nothing.
+    placement: tuple[float, ...] = ()
     # Articles met since this profile was made (they go stale with it).
     articles: dict[str, Article | None] = field(default_factory=dict, repr=False, compare=False)
 
@@ -139,7 +145,28 @@ def measure_profile(store: Store, made: float = 0.0, questions: Embedder | None 
         empty = Side(np.zeros(1, np.float32), np.zeros((0, 1), np.float32), {})
         return Profile(empty, None, (), made, questions is not None)
     question = measure_side(ids, [a.question for _, a in kept])
-    return Profile(body, question, tuple(ids), made, questions is not None)
+    profile = Profile(body, question, tuple(ids), made, questions is not None)
+    profile.articles.update(kept)
+    if len(ids) < PROFILE_MIN:
+        return profile
+    return replace(profile, placement=_placement(store, profile, docs, questions))
+
+
+def _placement(
+    store: Store, profile: Profile, docs: list[Document], questions: Embedder | None
+) -> tuple[float, ...]:
+    """``profile``'s placement, measured on ``docs`` (the collection, oldest first)."""
+
+    def scores(reader: Document, others: list[Document]) -> list[float]:
+        asked = [(d.doc_id, question_of(d.heading, d.metadata)) for d in [reader, *others]]
+        own, *found = _articles(store, profile, asked, questions)
+        pairs = [(d.doc_id, a) for d, a in zip(others, found, strict=True) if a is not None]
+        if own is None or len(pairs) < len(others):
+            return []  # an article without passages: its run's distances are not measured
+        score, _ = _relatedness(profile, _Reader(reader.doc_id, own, ""), pairs)
+        return [float(v) for v in score]
+
+    return placement.measure(docs, scores)
 
 
 @dataclass(frozen=True)
@@ -167,6 +194,11 @@ def _scored(
         if hit.doc_id not in skip:
             question = question_of(hit.heading, hit.metadata)
             candidates.setdefault(hit.doc_id, (hit.heading, _series(hit.metadata), question))
+    places = _places(store, profile, reader.doc_id, skip)
+    for _, doc in places.values():
+        candidates.setdefault(
+            doc.doc_id, (doc.heading, _series(doc.metadata), question_of(doc.heading, doc.metadata))
+        )
     asked = [(o, candidates[o][2]) for o in candidates]
     others = zip(candidates, _articles(store, profile, asked, questions), strict=True)
     kept = [(o, a) for o, a in others if a is not None and float(body @ a.body) < DUPLICATE]
@@ -174,6 +206,8 @@ def _scored(
         return []
     same = [reader.series != "" and candidates[o][1] == reader.series for o, _ in kept]
     bonus = SERIES_BONUS * np.array(same, dtype=np.float32)
+    if profile is not None and places:
+        bonus += [profile.placement[abs(places[o][0]) - 1] if o in places else 0.0 for o, _ in kept]
     score, least = _relatedness(profile, reader, kept)
     score, least = score + bonus, least + bonus
     listed = [
@@ -182,6 +216,16 @@ def _scored(
         if profile is None or least[i] >= RELATED_FLOOR
     ]
     return sorted(listed, key=lambda item: -item[0])
+
+
+def _places(
+    store: Store, profile: Profile | None, doc_id: str, skip: set[str]
+) -> dict[str, tuple[int, Document]]:
+    """The articles near ``doc_id`` in its source that its placement counts, by id."""
+    if profile is None or not profile.placement:
+        return {}
+    near = store.neighbours(doc_id, len(profile.placement))
+    return {doc.doc_id: (place, doc) for place, doc in near if doc.doc_id not in skip}
 
 
 def _articles(

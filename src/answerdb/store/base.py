@@ -67,6 +67,11 @@ class Store(ABC):
         """Every document (text left empty), oldest first."""
 
     @abstractmethod
+    def neighbours(self, doc_id: str, width: int) -> list[tuple[int, Document]]:
+        """The documents of ``doc_id``'s source added up to ``width`` places before and after
+        it, each with its place (negative before; text left empty): its author's order."""
+
+    @abstractmethod
     def passages(self, doc_id: str) -> list[Passage]:
         """A document's passages, in order (``row`` is the backend's passage id)."""
 

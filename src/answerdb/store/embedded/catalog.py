@@ -333,20 +333,23 @@ class Catalog:
 
     def documents(self) -> list[Document]:
         """Every document, without its text (for listings and series)."""
-        rows = self.db.execute(
-            "SELECT doc_id, source, title, question, metadata FROM documents ORDER BY added_at"
-        ).fetchall()
-        return [
-            Document(
-                doc_id=r[0],
-                text="",
-                source=r[1],
-                title=r[2],
-                question=r[3],
-                metadata=orjson.loads(r[4]),
-            )
-            for r in rows
-        ]
+        sql = f"SELECT {_LISTED} FROM documents ORDER BY added_at, rowid"
+        return [_listed(r) for r in self.db.execute(sql).fetchall()]
+
+    def neighbours(self, doc_id: str, width: int) -> list[tuple[int, Document]]:
+        """The documents of ``doc_id``'s source within ``width`` places of it, by rowid (the
+        order they were added in), each with its place."""
+        own = self.db.execute(
+            "SELECT rowid, source FROM documents WHERE doc_id = ?", (doc_id,)
+        ).fetchone()
+        if own is None or width <= 0:
+            return []
+        found: list[tuple[int, Document]] = []
+        for sign, order in ((-1, "rowid < ? ORDER BY rowid DESC"), (1, "rowid > ? ORDER BY rowid")):
+            sql = f"SELECT {_LISTED} FROM documents WHERE source = ? AND {order} LIMIT ?"
+            rows = self.db.execute(sql, (own[1], own[0], width)).fetchall()
+            found += [(sign * place, _listed(r)) for place, r in enumerate(rows, start=1)]
+        return found
 
     def passages_of(self, doc_id: str) -> list[Passage]:
         sql = "SELECT row, ordinal, text FROM passages WHERE doc_id = ? ORDER BY ordinal"
@@ -394,3 +397,18 @@ class Catalog:
 def _dump(metadata: dict[str, Any]) -> str:
     """Metadata as JSON text (orjson: bulk imports write millions of these)."""
     return orjson.dumps(metadata, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+_LISTED = "doc_id, source, title, question, metadata"
+
+
+def _listed(row: tuple[Any, ...]) -> Document:
+    """A document of ``_LISTED``'s columns, without its text."""
+    return Document(
+        doc_id=row[0],
+        text="",
+        source=row[1],
+        title=row[2],
+        question=row[3],
+        metadata=orjson.loads(row[4]),
+    )

@@ -18,6 +18,7 @@ CREATE TABLE IF NOT EXISTS documents(
     doc_id TEXT PRIMARY KEY, source TEXT NOT NULL, title TEXT NOT NULL, question TEXT NOT NULL,
     metadata TEXT NOT NULL, text TEXT NOT NULL, content_hash TEXT NOT NULL, added_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS documents_hash ON documents(content_hash);
+CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
 CREATE TABLE IF NOT EXISTS passages(
     row INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, ordinal INTEGER NOT NULL,
     heading TEXT NOT NULL, text TEXT NOT NULL, metadata TEXT);

@@ -350,6 +350,9 @@ class EmbeddedStore(Store):
     def documents(self) -> list[Document]:
         return self.catalog.documents()
 
+    def neighbours(self, doc_id: str, width: int) -> list[tuple[int, Document]]:
+        return self.catalog.neighbours(doc_id, width)
+
     def passages(self, doc_id: str) -> list[Passage]:
         return self.catalog.passages_of(doc_id)
 

@@ -289,6 +289,38 @@ class MilvusStore(Store):
         )
         return [document_from(head) for head in heads]
 
+    @translated
+    def neighbours(self, doc_id: str, width: int) -> list[tuple[int, Document]]:
+        own = (
+            self.client.get(self.docs, ids=[head_key(doc_id)], output_fields=["source", "added_at"])
+            if self._exists() and width > 0
+            else []
+        )
+        if not own:
+            return []
+        mine = f"part == 0 and source == {literal(own[0]['source'])}"
+        added = float(own[0]["added_at"])
+        return [
+            (sign * place, document_from(head))
+            for sign in (-1, 1)
+            for place, head in enumerate(self._beside(mine, added, sign, width), start=1)
+        ]
+
+    def _beside(self, mine: str, added: float, sign: int, width: int) -> list[Row]:
+        """Up to ``width`` heads matching ``mine`` added just before (``sign`` -1) or after
+        ``added``, nearest first: a window of time that grows until it holds enough."""
+        side = f"{mine} and added_at {'<' if sign < 0 else '>'} {added!r}"
+        wanted = min(width, count(self.client, self.docs, side))
+        span, rows = 0.01, list[Row]()
+        while wanted and len(rows) < wanted:
+            edge = f"added_at {'>=' if sign < 0 else '<='} {added + sign * span!r}"
+            rows = self.client.query(
+                self.docs, filter=f"{side} and {edge}", output_fields=schema.DOC_FIELDS
+            )
+            span *= 4
+        rows.sort(key=lambda row: sign * float(row["added_at"]))
+        return rows[:width]
+
     def _passage_rows(self, doc_id: str, fields: list[str]) -> list[Row]:
         current = self._heads([doc_id]) if self._exists() else {}
         if doc_id not in current:
