@@ -19,6 +19,7 @@ import numpy.typing as npt
 import orjson
 
 from answerdb.errors import StoreError
+from answerdb.store.embedded import listing
 from answerdb.store.embedded.schema import (
     HIT_METADATA,
     JOINED_METADATA,
@@ -333,23 +334,10 @@ class Catalog:
 
     def documents(self) -> list[Document]:
         """Every document, without its text (for listings and series)."""
-        sql = f"SELECT {_LISTED} FROM documents ORDER BY added_at, rowid"
-        return [_listed(r) for r in self.db.execute(sql).fetchall()]
+        return listing.documents(self.db)
 
     def neighbours(self, doc_id: str, width: int) -> list[tuple[int, Document]]:
-        """The documents of ``doc_id``'s source within ``width`` places of it, by rowid (the
-        order they were added in), each with its place."""
-        own = self.db.execute(
-            "SELECT rowid, source FROM documents WHERE doc_id = ?", (doc_id,)
-        ).fetchone()
-        if own is None or width <= 0:
-            return []
-        found: list[tuple[int, Document]] = []
-        for sign, order in ((-1, "rowid < ? ORDER BY rowid DESC"), (1, "rowid > ? ORDER BY rowid")):
-            sql = f"SELECT {_LISTED} FROM documents WHERE source = ? AND {order} LIMIT ?"
-            rows = self.db.execute(sql, (own[1], own[0], width)).fetchall()
-            found += [(sign * place, _listed(r)) for place, r in enumerate(rows, start=1)]
-        return found
+        return listing.neighbours(self.db, doc_id, width)
 
     def passages_of(self, doc_id: str) -> list[Passage]:
         sql = "SELECT row, ordinal, text FROM passages WHERE doc_id = ? ORDER BY ordinal"
@@ -397,18 +385,3 @@ class Catalog:
 def _dump(metadata: dict[str, Any]) -> str:
     """Metadata as JSON text (orjson: bulk imports write millions of these)."""
     return orjson.dumps(metadata, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
-_LISTED = "doc_id, source, title, question, metadata"
-
-
-def _listed(row: tuple[Any, ...]) -> Document:
-    """A document of ``_LISTED``'s columns, without its text."""
-    return Document(
-        doc_id=row[0],
-        text="",
-        source=row[1],
-        title=row[2],
-        question=row[3],
-        metadata=orjson.loads(row[4]),
-    )
