@@ -29,7 +29,7 @@ from answerdb.types import Vectors
 TOKENIZER_PATH = Path(__file__).parent / "data" / "minilm-tokenizer.json"
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 # The revisions of the pinned and the integer graph; their vectors agree to a mean cosine of
-# 0.995 on SciFact passages (docs/models.md), so a knowledge base of either accepts both.
+# 0.999 on SciFact passages (docs/models.md), so a knowledge base of either accepts both.
 SOURCE_REVISION = "onnx-int8:" + MODEL_SHA256[:12]
 # The integer graph's weights have 8 bits or 7, as the CPU allows (embed/quantise.py); the
 # revision names which, and either accepts the other's knowledge bases.

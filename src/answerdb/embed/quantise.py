@@ -135,9 +135,8 @@ def quantise_matmuls(
     model: onnx.ModelProto, maxima: dict[str, np.ndarray], bits: int = WEIGHT_BITS
 ) -> int:
     """Give every MatMul by an initializer integer kernels (the module's recipe, ``bits``-bit
-    weights), smoothed by
-    ``maxima`` (each MatMul input's largest magnitude per channel); MatMuls that read one input
-    share its quantised copy. Returns how many were replaced."""
+    weights), smoothed by ``maxima`` (each MatMul input's largest magnitude per channel);
+    MatMuls that read one input share its quantised copy. Returns how many were replaced."""
     from onnx import helper, numpy_helper
 
     graph = model.graph

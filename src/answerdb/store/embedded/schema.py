@@ -1,9 +1,11 @@
-"""The catalog's tables, and the one change older catalogs take when opened for writing.
+"""The catalog's tables, and the changes older catalogs take when opened for writing (a
+column, and indexes ``CREATE ... IF NOT EXISTS`` adds).
 
 A passage carries its document's metadata beside the document's own copy: a search reads
 its hits from ``passages`` alone (one rowid lookup each) instead of joining ``documents`` by
 text id, which at a million rows cost as much as the graph walk. Catalogs made before hold
-NULL there for their older passages, read through the document (``HIT_METADATA``).
+NULL there for their older passages, read through the document (``HIT_METADATA``). The index
+on ``documents(source)`` finds a document's neighbours in its source (Keep Reading).
 """
 
 from __future__ import annotations
