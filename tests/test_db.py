@@ -149,36 +149,29 @@ def test_series_come_from_front_matter(demo_db: AnswerDB) -> None:
     assert all(len(g.articles) >= 10 for g in groups)
 
 
-def test_a_large_ingest_grows_the_graph_while_it_waits_and_saves_it_at_its_end(
+def test_a_large_ingest_grows_the_graph_meanwhile_and_saves_it_at_its_end(
     tmp_path: Path, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("answerdb.store.embedded.store.BULK_PASSAGES", 10)
     monkeypatch.setattr("answerdb.ingest.embedding.BATCH_PASSAGES", 4)
-    monkeypatch.setattr("answerdb.store.embedded.store.GROW_ROWS", 3)
+    monkeypatch.setattr("answerdb.store.embedded.graph_builder.STEP_ROWS", 3)
     embed = hash_embedder.embed
 
     def slow(texts: Sequence[str], progress: Any = None) -> Any:
-        time.sleep(0.05)  # a model slower than the writes: the writer waits for vectors
+        time.sleep(0.05)  # a model slower than the writes: the graph's thread has time
         return embed(texts)
 
     monkeypatch.setattr(hash_embedder, "embed", slow)
-    waits: list[int] = []  # rows the graph took in the ingest's waits
-    others: list[int] = []  # and otherwise
-    grow, catch_up = AnnIndex.grow, AnnIndex.catch_up
-    in_waits = [False]
+    beside: list[int] = []  # rows the graph took on its own thread
+    others: list[int] = []  # and at the end
+    catch_up = AnnIndex.catch_up
 
-    def growing(index: AnnIndex, committed: int, rows: int) -> bool:
-        in_waits[0] = True
-        try:
-            return grow(index, committed, rows)
-        finally:
-            in_waits[0] = False
+    def counting(
+        index: AnnIndex, committed: int, batch: int = 65536, one_thread: bool = False
+    ) -> None:
+        (beside if one_thread else others).append(committed - index.rows)
+        catch_up(index, committed, batch, one_thread)
 
-    def counting(index: AnnIndex, committed: int, batch: int = 65536) -> None:
-        (waits if in_waits[0] else others).append(committed - index.rows)
-        catch_up(index, committed, batch)
-
-    monkeypatch.setattr(AnnIndex, "grow", growing)
     monkeypatch.setattr(AnnIndex, "catch_up", counting)
     with small_db(tmp_path / "kb", hash_embedder, exact_limit=0) as db:  # a graph from row 1
         docs = [
@@ -186,8 +179,8 @@ def test_a_large_ingest_grows_the_graph_while_it_waits_and_saves_it_at_its_end(
         ]
         db.add(docs)
         assert (tmp_path / "kb" / "index-g0.faiss").exists()  # saved when the bulk ended
-        assert 0 < sum(waits) < 30 and max(waits) <= 3
-        assert [n for n in others if n] == [30 - sum(waits)]  # the rest at the end, at once
+        assert 0 < sum(beside) <= 30 and max(beside) <= 3
+        assert sum(beside) + sum(n for n in others if n) == 30  # the rest at the end, at once
         assert db.search("Word7 is number 7.", k=1, mode="dense")[0].doc_id == "d7"
 
 

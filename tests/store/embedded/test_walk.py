@@ -120,3 +120,47 @@ def test_walks_on_several_threads_keep_their_own_visited_marks(tmp_path: Path) -
     with ThreadPoolExecutor(max_workers=4) as pool:
         together = list(pool.map(lambda q: index.search(q, 10, None, ef=64).tolist(), queries))
     assert together == alone
+
+
+def recall_at_10(index: AnnIndex, vectors: npt.NDArray[np.float32], seed: int) -> float:
+    queries = clustered(100, seed=seed)
+    truth = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
+    found = [set(index.search(q, 10, None, ef=64).tolist()) for q in queries]
+    return float(
+        np.mean([len(f & set(t.tolist())) / 10 for f, t in zip(found, truth, strict=True)])
+    )
+
+
+def test_the_compiled_insertion_grows_a_graph_as_good_as_faiss_builds(tmp_path: Path) -> None:
+    vectors = clustered(4000)
+    by_faiss = index_of(tmp_path, vectors)
+    inserted = AnnIndex(by_faiss.vectors)
+    for stop in (1, 700, 2500, 4000):  # in steps, from an empty graph
+        inserted.catch_up(stop, one_thread=True)
+    assert inserted.rows == 4000 and inserted.index.hnsw.entry_point >= 0
+    ours, theirs = recall_at_10(inserted, vectors, 5), recall_at_10(by_faiss, vectors, 5)
+    assert ours >= 0.85 and ours >= theirs - 0.02  # float truth: codes tie near neighbours
+    links = walk.faiss_links(inserted.index.hnsw)
+    assert links.max() < 4000 and (links >= 0).sum() > 4000  # every row linked, none outside
+
+
+def test_the_compiled_insertion_grows_a_graph_faiss_started(tmp_path: Path) -> None:
+    vectors = clustered(3000)
+    index = index_of(tmp_path, vectors[:1500])
+    index.vectors.append(vectors[1500:], at_row=1500)
+    index.catch_up(3000, one_thread=True)
+    assert index.search(vectors[2500], 1, None)[0] == 2500
+    assert recall_at_10(index, vectors, 7) >= 0.85
+
+
+def test_a_copy_of_a_mapped_graph_grows_while_the_mapped_one_is_searched(tmp_path: Path) -> None:
+    vectors = clustered(2000)
+    saved = index_of(tmp_path, vectors[:1000])
+    saved.save(tmp_path / "index.faiss")
+    mapped = AnnIndex(saved.vectors)
+    assert mapped.load(tmp_path / "index.faiss", 1000)
+    mapped.vectors.append(vectors[1000:], at_row=1000)
+    twin = mapped.copy()
+    twin.catch_up(2000, one_thread=True)
+    assert twin.search(vectors[1700], 1, None)[0] == 1700
+    assert mapped.rows == 1000 and mapped.search(vectors[10], 1, None)[0] == 10

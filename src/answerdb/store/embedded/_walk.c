@@ -15,6 +15,7 @@
 #include <Python.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -73,11 +74,25 @@ __attribute__((target("avx2"))) static int32_t l2_avx2(const uint8_t *a, const u
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
     return _mm_cvtsi128_si32(s) + l2_plain(a + i, b + i, dim - i);
 }
+
+__attribute__((target("avx512bw"))) static int32_t l2_avx512(const uint8_t *a, const uint8_t *b,
+                                                            int64_t dim) {
+    __m512i acc = _mm512_setzero_si512();
+    int64_t i = 0;
+    for (; i + 32 <= dim; i += 32) {
+        __m512i wa = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(a + i)));
+        __m512i wb = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(b + i)));
+        __m512i diff = _mm512_sub_epi16(wa, wb);
+        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(diff, diff));
+    }
+    return _mm512_reduce_add_epi32(acc) + l2_plain(a + i, b + i, dim - i);
+}
 #endif
 
 static distance_fn pick_distance(void) {
 #ifdef WALK_X86
     __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512bw")) return l2_avx512;
     if (__builtin_cpu_supports("avx2")) return l2_avx2;
 #endif
     return l2_plain;
@@ -127,6 +142,41 @@ static const int32_t *links_of(const walk_graph *g, int32_t row, int64_t level, 
     return g->neighbors + start;
 }
 
+/* Start loading the links of ``row`` at ``level`` (its offset is read: usually cached). */
+static inline void prefetch_links(const walk_graph *g, int32_t row, int64_t level) {
+    uint64_t start = g->offsets[row] + (uint64_t)g->cum_nb[level];
+    if (start < (uint64_t)g->n_links) {
+        prefetch((const uint8_t *)(g->neighbors + start),
+                 (g->cum_nb[level + 1] - g->cum_nb[level]) * (int64_t)sizeof(int32_t));
+    }
+}
+
+/* Greedy steps at one level: from ``*row`` to whichever neighbour is nearer ``query``, until
+ * none is. Returns 0, or WALK_DAMAGED. */
+static int greedy(const walk_graph *g, const uint8_t *query, distance_fn distance, int64_t level,
+                  int32_t *row, int32_t *best) {
+    int moved = 1;
+    while (moved) {
+        moved = 0;
+        int64_t count;
+        const int32_t *links = links_of(g, *row, level, &count);
+        if (links == NULL) return WALK_DAMAGED;
+        for (int64_t j = 0; j < count && links[j] >= 0; j++) {
+            if (links[j] >= g->rows) return WALK_DAMAGED;
+            prefetch(g->codes + (int64_t)links[j] * g->dim, g->dim);
+        }
+        for (int64_t j = 0; j < count && links[j] >= 0; j++) {
+            int32_t d = distance(g->codes + (int64_t)links[j] * g->dim, query, g->dim);
+            if (d < *best) {
+                *best = d;
+                *row = links[j];
+                moved = 1;
+            }
+        }
+    }
+    return 0;
+}
+
 /* Greedy descent through the upper levels: the level-0 walk starts from the nearest found.
  * Returns 0, or WALK_DAMAGED. */
 static int descend(const walk_graph *g, const uint8_t *query, distance_fn distance,
@@ -134,25 +184,7 @@ static int descend(const walk_graph *g, const uint8_t *query, distance_fn distan
     int32_t row = (int32_t)g->entry;
     int32_t best = distance(g->codes + (int64_t)row * g->dim, query, g->dim);
     for (int64_t level = g->max_level; level >= 1; level--) {
-        int moved = 1;
-        while (moved) {
-            moved = 0;
-            int64_t count;
-            const int32_t *links = links_of(g, row, level, &count);
-            if (links == NULL) return WALK_DAMAGED;
-            for (int64_t j = 0; j < count && links[j] >= 0; j++) {
-                if (links[j] >= g->rows) return WALK_DAMAGED;
-                prefetch(g->codes + (int64_t)links[j] * g->dim, g->dim);
-            }
-            for (int64_t j = 0; j < count && links[j] >= 0; j++) {
-                int32_t d = distance(g->codes + (int64_t)links[j] * g->dim, query, g->dim);
-                if (d < best) {
-                    best = d;
-                    row = links[j];
-                    moved = 1;
-                }
-            }
-        }
+        if (greedy(g, query, distance, level, &row, &best) != 0) return WALK_DAMAGED;
     }
     *nearest = row;
     *nearest_distance = best;
@@ -176,6 +208,7 @@ static void take(walk_state *w, const walk_graph *g, const uint8_t *query, dista
         int32_t d = distance(g->codes + (int64_t)row * g->dim, query, g->dim);
         if (w->n_results >= w->ef && d >= -w->results[0].key) continue;
         if (w->n_candidates < w->room) {
+            __builtin_prefetch(g->offsets + row, 0, 3);  /* its links' place, if it is expanded */
             w->candidates[w->n_candidates] = (walk_item){d, row};
             heap_up(w->candidates, w->n_candidates++);
         }
@@ -190,12 +223,12 @@ static void take(walk_state *w, const walk_graph *g, const uint8_t *query, dista
     }
 }
 
-/* Visit the level-0 links of ``row``: unseen neighbours are gathered a chunk at a time, their
- * codes fetched while the ones before are scored. Returns 0, or WALK_DAMAGED. */
+/* Visit the links of ``row`` at ``level``: unseen neighbours are gathered a chunk at a time,
+ * their codes fetched while the ones before are scored. Returns 0, or WALK_DAMAGED. */
 static int expand(walk_state *w, const walk_graph *g, const uint8_t *query, distance_fn distance,
-                  int32_t row) {
+                  int32_t row, int64_t level) {
     int64_t degree;
-    const int32_t *links = links_of(g, row, 0, &degree);
+    const int32_t *links = links_of(g, row, level, &degree);
     if (links == NULL) return WALK_DAMAGED;
     int32_t fresh[WALK_CHUNK];
     int64_t j = 0;
@@ -224,6 +257,31 @@ static void sort_results(walk_item *results, int64_t n_results) {
     }
 }
 
+/* The ef nearest rows to ``query`` among those reached at ``level`` from ``start``: in
+ * ``w->results``, nearest first (keys are distances negated). Returns 0, or WALK_DAMAGED. */
+static int search_level(walk_state *w, const walk_graph *g, const uint8_t *query,
+                        distance_fn distance, int32_t start, int32_t start_distance,
+                        int64_t level) {
+    w->n_results = w->n_candidates = 0;
+    w->visited[start] = w->tag;
+    w->candidates[w->n_candidates++] = (walk_item){start_distance, start};
+    if (is_allowed(w->allowed, start)) {
+        w->results[w->n_results++] = (walk_item){-start_distance, start};
+    }
+    while (w->n_candidates > 0) {
+        walk_item next = w->candidates[0];
+        w->candidates[0] = w->candidates[--w->n_candidates];
+        if (w->n_candidates > 0) {
+            heap_down(w->candidates, w->n_candidates, 0);
+            prefetch_links(g, w->candidates[0].row, level);  /* likely next: load it meanwhile */
+        }
+        if (w->n_results >= w->ef && next.key > -w->results[0].key) break;
+        if (expand(w, g, query, distance, next.row, level) != 0) return WALK_DAMAGED;
+    }
+    sort_results(w->results, w->n_results);
+    return 0;
+}
+
 /* The k nearest rows to ``query`` (codes of the graph's kind), nearest first; returns how many,
  * or WALK_DAMAGED, or WALK_TOO_WIDE. ``allowed``: a little-endian bitmap of rows that may be
  * returned, or NULL for all. ``visited`` holds one tag per row; rows marked ``tag`` count as
@@ -240,20 +298,138 @@ int64_t answerdb_walk(const walk_graph *g, const uint8_t *query, int64_t ef, int
     walk_state w = {scratch, scratch + ef + 1, ef, capacity - ef - 1, 0, 0, allowed, visited, tag};
     int32_t start, start_distance;
     if (descend(g, query, distance, &start, &start_distance) != 0) return WALK_DAMAGED;
-    visited[start] = tag;
-    w.candidates[w.n_candidates++] = (walk_item){start_distance, start};
-    if (is_allowed(allowed, start)) w.results[w.n_results++] = (walk_item){-start_distance, start};
-    while (w.n_candidates > 0) {
-        walk_item next = w.candidates[0];
-        w.candidates[0] = w.candidates[--w.n_candidates];
-        if (w.n_candidates > 0) heap_down(w.candidates, w.n_candidates, 0);
-        if (w.n_results >= ef && next.key > -w.results[0].key) break;
-        if (expand(&w, g, query, distance, next.row) != 0) return WALK_DAMAGED;
-    }
-    sort_results(w.results, w.n_results);
+    if (search_level(&w, g, query, distance, start, start_distance, 0) != 0) return WALK_DAMAGED;
     int64_t out = w.n_results < k ? w.n_results : k;
     for (int64_t i = 0; i < out; i++) found[i] = w.results[i].row;
     return out;
+}
+
+/* -- growing the graph ------------------------------------------------------------------- */
+
+/* Keep those of ``items`` (nearest first, keyed by distance to the row they are links of) that
+ * no kept item is nearer to than that row is: HNSW's neighbour heuristic, as faiss and hnswlib
+ * prune, at most ``room`` of them; fewer items than ``room`` are all kept. Returns how many,
+ * moved to the front. */
+static int64_t prune(const walk_graph *g, distance_fn distance, walk_item *items, int64_t n,
+                     int64_t room) {
+    if (n < room) return n;
+    int64_t kept = 0;
+    for (int64_t i = 0; i < n && kept < room; i++) {
+        const uint8_t *code = g->codes + (int64_t)items[i].row * g->dim;
+        int good = 1;
+        for (int64_t j = 0; j < kept && good; j++) {
+            good = distance(g->codes + (int64_t)items[j].row * g->dim, code, g->dim) >= items[i].key;
+        }
+        if (good) items[kept++] = items[i];
+    }
+    return kept;
+}
+
+/* Insertion sort by key: a node's few dozen links. */
+static void sort_items(walk_item *items, int64_t n) {
+    for (int64_t i = 1; i < n; i++) {
+        walk_item x = items[i];
+        int64_t j = i;
+        for (; j > 0 && items[j - 1].key > x.key; j--) items[j] = items[j - 1];
+        items[j] = x;
+    }
+}
+
+/* Link ``from`` to ``to`` at ``level``: into a free slot, else the heuristic chooses among its
+ * links and ``to`` (``spare`` holds a node's links and one more). Returns 0, or WALK_DAMAGED. */
+static int link_back(const walk_graph *g, distance_fn distance, int32_t from, int32_t to,
+                int64_t level, walk_item *spare) {
+    int64_t count;
+    int32_t *links = (int32_t *)links_of(g, from, level, &count);
+    if (links == NULL) return WALK_DAMAGED;
+    if (links[count - 1] < 0) {
+        int64_t slot = count;
+        while (slot > 0 && links[slot - 1] < 0) slot--;
+        links[slot] = to;
+        return 0;
+    }
+    const uint8_t *code = g->codes + (int64_t)from * g->dim;
+    for (int64_t j = 0; j < count; j++) {
+        if (links[j] >= g->rows) return WALK_DAMAGED;
+        prefetch(g->codes + (int64_t)links[j] * g->dim, g->dim);
+    }
+    spare[0] = (walk_item){distance(g->codes + (int64_t)to * g->dim, code, g->dim), to};
+    for (int64_t j = 0; j < count; j++) {
+        spare[j + 1] = (walk_item){distance(g->codes + (int64_t)links[j] * g->dim, code, g->dim),
+                                   links[j]};
+    }
+    sort_items(spare, count + 1);
+    int64_t kept = prune(g, distance, spare, count + 1, count);
+    for (int64_t j = 0; j < count; j++) links[j] = j < kept ? spare[j].row : -1;
+    return 0;
+}
+
+/* Add ``row`` (its level's link slots empty) to the graph: greedy descent to its top level, then
+ * at each level down to 0 a walk of ``w->ef`` for its links, each linked back. The walk at a level
+ * starts from the nearest row found at the one above. Returns 0, or WALK_DAMAGED. */
+static int insert_row(walk_graph *g, distance_fn distance, walk_state *w, int32_t row,
+                      int64_t top, walk_item *chosen, walk_item *spare) {
+    if (g->entry < 0) {
+        g->entry = row;
+        g->max_level = top;
+        return 0;
+    }
+    const uint8_t *query = g->codes + (int64_t)row * g->dim;
+    int32_t near = (int32_t)g->entry;
+    int32_t near_distance = distance(g->codes + (int64_t)near * g->dim, query, g->dim);
+    int64_t level = g->max_level;
+    for (; level > top; level--) {
+        if (greedy(g, query, distance, level, &near, &near_distance) != 0) return WALK_DAMAGED;
+    }
+    for (; level >= 0; level--) {
+        if (++w->tag == 0) { /* tags wrapped: every row unseen again */
+            memset(w->visited, 0, (size_t)g->rows * sizeof(uint32_t));
+            w->tag = 1;
+        }
+        if (search_level(w, g, query, distance, near, near_distance, level) != 0) {
+            return WALK_DAMAGED;
+        }
+        int64_t n = w->n_results;
+        for (int64_t j = 0; j < n; j++) chosen[j] = (walk_item){-w->results[j].key, w->results[j].row};
+        near = chosen[0].row;
+        near_distance = chosen[0].key;
+        int64_t count;
+        int32_t *links = (int32_t *)links_of(g, row, level, &count);
+        if (links == NULL) return WALK_DAMAGED;
+        n = prune(g, distance, chosen, n, count);
+        for (int64_t j = 0; j < n; j++) {
+            links[j] = chosen[j].row;
+            if (link_back(g, distance, chosen[j].row, row, level, spare) != 0) return WALK_DAMAGED;
+        }
+    }
+    if (top > g->max_level) {
+        g->entry = row;
+        g->max_level = top;
+    }
+    return 0;
+}
+
+/* Add rows ``first`` .. ``g->rows - 1`` to the graph in order, each at the level faiss drew
+ * for it (``levels[row]`` is its top level + 1; its link slots are sized and empty). ``g->entry``
+ * and ``g->max_level`` come back updated. ``visited`` holds a tag per row, ``*tag`` the last one
+ * used; ``scratch`` holds ``capacity`` items, at least 2 * ef + 2 + the widest node's links.
+ * Returns 0, or WALK_DAMAGED, or WALK_TOO_WIDE. */
+int64_t answerdb_insert(walk_graph *g, const int32_t *levels, int64_t first, int64_t ef,
+                        uint32_t *visited, uint32_t *tag, walk_item *scratch, int64_t capacity) {
+    static distance_fn distance = NULL;
+    if (distance == NULL) distance = pick_distance();
+    if (g->dim > WALK_MAX_DIM) return WALK_TOO_WIDE;
+    int64_t widest = g->cum_nb[1] - g->cum_nb[0];
+    if (ef < 1 || capacity < 3 * ef + 4 + widest) return WALK_DAMAGED;
+    walk_item *chosen = scratch + capacity - ef - widest - 2, *spare = chosen + ef + 1;
+    walk_state w = {scratch, scratch + ef + 1, ef, capacity - 3 * ef - 4 - widest, 0, 0, NULL,
+                    visited, *tag};
+    int rc = 0;
+    for (int64_t row = first; row < g->rows && rc == 0; row++) {
+        rc = insert_row(g, distance, &w, (int32_t)row, levels[row] - 1, chosen, spare);
+    }
+    *tag = w.tag;
+    return rc;
 }
 
 /* A float query as the vector file's codes (VectorFile.encode): x * scale rounded half to

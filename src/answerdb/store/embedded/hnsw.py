@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from answerdb.errors import StoreError
+from answerdb.store.embedded import walk
 from answerdb.store.embedded.vectors import VectorFile
 from answerdb.store.embedded.walk import MAX_DIM, GraphWalk
 from answerdb.types import IndexSettings, Vectors
@@ -72,34 +73,62 @@ class AnnIndex:
         storage.is_trained = True
         return storage
 
-    def catch_up(self, committed: int, batch: int = 65536) -> None:
-        """Add the stored rows the graph does not hold yet, in batches."""
+    def catch_up(self, committed: int, batch: int = 65536, one_thread: bool = False) -> None:
+        """Add the stored rows the graph does not hold yet, in batches: with ``one_thread``
+        (work beside other work) by the compiled insertion where it serves, else by faiss on
+        all its threads."""
         if self._mapped_from is not None and self.rows < committed:
             self._own(committed)
         for start in range(self.rows, committed, batch):
             stop = min(start + batch, committed)
             codes = np.asarray(self.vectors.rows(committed)[start:stop])
-            self.index.add(self.vectors.graph_values(codes))
+            if one_thread and self._insertable():
+                self._insert(codes)
+            else:
+                self._add(self.vectors.graph_values(codes), one_thread)
 
-    def copy(self) -> AnnIndex:
-        """The same graph in memory of its own, to grow while others search this one."""
-        twin = AnnIndex(self.vectors, self.settings)
-        twin.index = faiss.clone_index(self.index)
-        return twin
-
-    def grow(self, committed: int, rows: int) -> bool:
-        """Add up to ``rows`` of the stored rows the graph lacks, on this thread alone (work
-        fitted into a writer's waits, beside a busy model); False when it lacks none."""
-        stop = min(committed, self.rows + rows)
-        if stop <= self.rows:
-            return False
+    def _add(self, values: Vectors, one_thread: bool) -> None:
+        """faiss's own insertion; ``one_thread``: on this thread alone (OpenMP's setting is
+        per thread: others keep theirs)."""
         threads = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)  # OpenMP's setting is per thread: others keep theirs
+        if one_thread:
+            faiss.omp_set_num_threads(1)
         try:
-            self.catch_up(stop)
+            self.index.add(values)
         finally:
             faiss.omp_set_num_threads(threads)
-        return True
+
+    def _insertable(self) -> bool:
+        """Whether the compiled insertion can grow this graph: one over the file's own 8-bit
+        codes (as the walk reads them), in memory of its own."""
+        vectors = self.vectors
+        return (
+            vectors.dtype == "int8"
+            and vectors.offset == 128
+            and vectors.dim <= MAX_DIM
+            and GraphWalk.available()
+            and isinstance(self.index, faiss.IndexHNSWSQ)
+        )
+
+    def _insert(self, codes: npt.NDArray[np.uint8]) -> None:
+        storage = faiss.downcast_index(self.index.storage)
+        first = self.rows
+        storage.add_sa_codes(np.ascontiguousarray(codes))
+        self.index.hnsw.prepare_level_tab(len(codes), False)
+        self.index.ntotal = storage.ntotal
+        held = faiss.rev_swig_ptr(storage.codes.data(), storage.codes.size())
+        walk.insert(self.index.hnsw, held.reshape(-1, self.vectors.dim), first, faiss)
+
+    def copy(self) -> AnnIndex:
+        """The same graph in memory of its own, to grow while others search this one (a mapped
+        graph is read from its file again: its arrays are pages that cannot grow)."""
+        twin = AnnIndex(self.vectors, self.settings)
+        if self._mapped_from is None:
+            twin.index = faiss.clone_index(self.index)
+        elif self.rows:
+            twin._mapped_from = self._mapped_from
+            twin._own(self.rows)
+        return twin
 
     def search(
         self,

@@ -22,6 +22,7 @@ from answerdb.store.embedded.catalog import Catalog
 from answerdb.store.embedded.crowding import CrowdingCache, crowding
 from answerdb.store.embedded.filter_cache import FilterCache, Matching, bitmap
 from answerdb.store.embedded.fts import match_expression
+from answerdb.store.embedded.graph_builder import GraphBuilder
 from answerdb.store.embedded.hnsw import AnnIndex, newer_graph
 from answerdb.store.embedded.lock import WriterLock
 from answerdb.store.embedded.search import Ranked, nearest
@@ -40,8 +41,6 @@ BULK_PASSAGES = 4096
 CATALOG = "catalog.sqlite"
 # A read overtaken by a compaction is tried again on the new files, this many times.
 READ_RETRIES = 5
-# Rows the graph takes per grow() call in a bulk load: a few milliseconds of work.
-GROW_ROWS = 64
 T = TypeVar("T")
 BulkLoad = AbstractContextManager[Grow]
 
@@ -72,6 +71,7 @@ class EmbeddedStore(Store):
         self._index = settle_index(self.catalog, index)
         # Inside bulk(): rows are stored but the graph waits until the bulk load ends.
         self._deferred = False
+        self._builder: GraphBuilder | None = None  # inside bulk(): grows the graph meanwhile
         self._written = 0  # rows committed by this store's last add
         self._adds = 0  # batches this handle has committed
         self._seen_version = -1
@@ -140,6 +140,8 @@ class EmbeddedStore(Store):
             written = write_batch(self.catalog, self.vectors, batch, self._dtype == "int8")
         self._written = written  # committed: the graph may take these rows
         self._adds += 1
+        if self._builder is not None:
+            self._builder.offer(self.graph_rows(written))
         self._refresh()
 
     def delete(self, doc_ids: list[str]) -> int:
@@ -201,8 +203,10 @@ class EmbeddedStore(Store):
     @contextmanager
     def bulk_load(self, graph_waits: bool = False) -> Iterator[Callable[[], bool]]:
         """Store many batches, then finish and save the graph once: cheaper than catching it
-        up after each batch. Yields ``grow()``, which adds a few stored rows to the graph on
-        the caller's thread (for its waits; False when the graph holds every row written).
+        up after each batch. Meanwhile a copy of the graph grows on a thread of its own at the
+        lowest CPU priority (graph_builder.py), in the gaps the model and the writer leave; the
+        graph takes it at the end, with the rows it lacks added on every core. Yields
+        ``grow()`` for the caller's waits: False, nothing to do there (the thread takes them).
 
         Each batch still commits whole; another process that searches meanwhile catches its
         own graph up, as after any write. With ``graph_waits`` the graph takes none of the
@@ -212,14 +216,20 @@ class EmbeddedStore(Store):
             with self.writer_lock():
                 self.catalog.set_graph_waits(True)
         self._deferred = True
-        adds = self._adds
+        adds, generation = self._adds, self._generation
+        self._builder = None if graph_waits else GraphBuilder(self.ann.copy())
         try:
-            yield (lambda: False) if graph_waits else self._grow
+            yield lambda: False
         finally:
             self._deferred = False
+            built = self._builder.finish() if self._builder else None
+            self._builder = None
         if self._adds == adds:  # nothing stored (all unchanged): no lock, nothing to save
             return
         with self.writer_lock():
+            if built is not None and self._generation == generation and built.rows > self.ann.rows:
+                with self.catalog.guard:  # a search on another thread walks the graph under it
+                    self.ann = built
             self._seen_version = -1
             self._refresh()
             if self.ann.rows != self.ann.saved_rows:
@@ -229,10 +239,6 @@ class EmbeddedStore(Store):
         """The rows the graph should hold: all of them, or none while an exact scan serves
         every search (it is built, in full, when the store outgrows ``exact_limit``)."""
         return committed if committed > self.exact_limit else 0
-
-    def _grow(self) -> bool:
-        with self.catalog.guard:  # a search on another thread walks the graph under it
-            return self.ann.grow(self.graph_rows(self._written), GROW_ROWS)
 
     def reindex(self) -> None:
         with self.writer_lock():
