@@ -81,7 +81,7 @@ def ingest_texts(folder: Path) -> list[str]:
     """The texts ``ingest`` embeds for ``folder`` into a new knowledge base, in order: the
     same readers, de-duplication, splitting and heading context."""
     docs = [doc for file, base in iter_sources([folder]) for doc in read_path(file, base)]
-    pending, _ = new_documents(docs, lambda content_hash: False, MAX_PASSAGE_WORDS)
+    pending, _ = new_documents(docs, lambda hashes: set(), MAX_PASSAGE_WORDS)
     return batch_texts(pending)
 
 

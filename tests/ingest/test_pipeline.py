@@ -190,7 +190,7 @@ def test_work_ahead_raises_an_error_of_spare_work_at_its_items_turn() -> None:
 
 # -- batches and new documents ----------------------------------------------------------------
 def test_batches_hold_whole_documents_in_order() -> None:
-    pending, _ = new_documents(docs(10), lambda h: False, max_words=180)
+    pending, _ = new_documents(docs(10), lambda hashes: set(), max_words=180)
     grouped = list(batches(pending, 3))
     assert [[p.doc.doc_id for p in batch] for batch in grouped] == [
         ["doc/0", "doc/1", "doc/2"],
@@ -204,7 +204,7 @@ def test_batches_hold_whole_documents_in_order() -> None:
 def test_new_documents_skips_repeats_stored_and_empty() -> None:
     given = [*docs(3), docs(1)[0], Document(doc_id="blank", text=" \n ", source="x")]
     stored = given[1].content_hash()
-    pending, skipped = new_documents(given, lambda h: h == stored, max_words=180)
+    pending, skipped = new_documents(given, lambda hashes: {stored} & set(hashes), max_words=180)
     assert [p.doc.doc_id for p in pending] == ["doc/0", "doc/2"]
     assert [(s.source, s.reason) for s in skipped] == [
         ("doc/1", "unchanged: already stored"),

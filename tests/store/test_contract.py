@@ -92,6 +92,7 @@ def test_documents_and_their_passages(store: Store, hash_embedder: HashEmbedder)
     assert np.abs(vectors - expected).max() < 0.01
     assert store.passage_vectors("nope").shape[0] == 0
     assert store.has_hash("h-long") and not store.has_hash("h-other")
+    assert store.stored_hashes(["h-other", "h-long"]) == {"h-long"}
     assert store.existing_ids(["rag", "cv"]) == {"rag"}
 
 

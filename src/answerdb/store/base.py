@@ -83,6 +83,10 @@ class Store(ABC):
     def has_hash(self, content_hash: str) -> bool:
         """Whether a document with this content hash is stored."""
 
+    def stored_hashes(self, hashes: list[str]) -> set[str]:
+        """Which of these content hashes are stored (a backend may ask for all at once)."""
+        return {content_hash for content_hash in hashes if self.has_hash(content_hash)}
+
     @abstractmethod
     def existing_ids(self, doc_ids: list[str]) -> set[str]:
         """Which of these document ids are stored."""

@@ -247,11 +247,18 @@ class Catalog:
         return self.db.execute(sql, (content_hash,)).fetchone() is not None
 
     def existing_ids(self, doc_ids: list[str]) -> set[str]:
+        return self._present("doc_id", doc_ids)
+
+    def stored_hashes(self, hashes: list[str]) -> set[str]:
+        return self._present("content_hash", hashes)
+
+    def _present(self, column: str, values: list[str]) -> set[str]:
+        """Which of ``values`` some document holds in ``column`` (an indexed one)."""
         found: set[str] = set()
-        for start in range(0, len(doc_ids), 500):
-            chunk = doc_ids[start : start + 500]
+        for start in range(0, len(values), 500):
+            chunk = values[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            sql = f"SELECT doc_id FROM documents WHERE doc_id IN ({marks})"
+            sql = f"SELECT {column} FROM documents WHERE {column} IN ({marks})"
             found.update(r[0] for r in self.db.execute(sql, chunk))
         return found
 

@@ -374,6 +374,9 @@ class EmbeddedStore(Store):
     def has_hash(self, content_hash: str) -> bool:
         return self.catalog.has_hash(content_hash)
 
+    def stored_hashes(self, hashes: list[str]) -> set[str]:
+        return self.catalog.stored_hashes(hashes)
+
     def existing_ids(self, doc_ids: list[str]) -> set[str]:
         return self.catalog.existing_ids(doc_ids)
 
