@@ -72,6 +72,7 @@ class EmbeddedStore(Store):
         # Inside bulk(): rows are stored but the graph waits until the bulk load ends.
         self._deferred = False
         self._builder: GraphBuilder | None = None  # inside bulk(): grows the graph meanwhile
+        self._outgrows = False  # inside bulk(): the rows coming will need the graph
         self._written = 0  # rows committed by this store's last add
         self._adds = 0  # batches this handle has committed
         self._seen_version = -1
@@ -141,7 +142,7 @@ class EmbeddedStore(Store):
         self._written = written  # committed: the graph may take these rows
         self._adds += 1
         if self._builder is not None:
-            self._builder.offer(self.graph_rows(written))
+            self._builder.offer(written if self._outgrows else self.graph_rows(written))
         self._refresh()
 
     def delete(self, doc_ids: list[str]) -> int:
@@ -198,10 +199,12 @@ class EmbeddedStore(Store):
             self.writer_lock()  # raises
         if passages is not None and passages < BULK_PASSAGES:
             return nullcontext()
-        return self.bulk_load(graph_waits)
+        return self.bulk_load(graph_waits, passages)
 
     @contextmanager
-    def bulk_load(self, graph_waits: bool = False) -> Iterator[Callable[[], bool]]:
+    def bulk_load(
+        self, graph_waits: bool = False, passages: int | None = None
+    ) -> Iterator[Callable[[], bool]]:
         """Store many batches, then finish and save the graph once: cheaper than catching it
         up after each batch. Meanwhile a copy of the graph grows on a thread of its own at the
         lowest CPU priority (graph_builder.py), in the gaps the model and the writer leave; the
@@ -211,6 +214,8 @@ class EmbeddedStore(Store):
         Each batch still commits whole; another process that searches meanwhile catches its
         own graph up, as after any write. With ``graph_waits`` the graph takes none of the
         rows (the waits embed instead): they wait for `reindex`, scanned exactly meanwhile.
+        ``passages``: about how many are coming; a store that will outgrow ``exact_limit``
+        grows its graph from the first batch on, not from the batch that outgrows it.
         """
         if graph_waits:
             with self.writer_lock():
@@ -218,6 +223,9 @@ class EmbeddedStore(Store):
         self._deferred = True
         adds, generation = self._adds, self._generation
         self._builder = None if graph_waits else GraphBuilder(self.ann.copy())
+        self._outgrows = bool(
+            passages and self.catalog.committed_rows() + passages > self.exact_limit
+        )
         try:
             yield lambda: False
         finally:
