@@ -2,7 +2,7 @@
 
 faiss saves and maps the graph; for an int8 store this walks it instead of faiss's own search
 (~1.4x faster per query, same candidates but for ties), and ``insert`` grows it on one thread
-(~0.75x faiss's CPU per row, in faiss's own arrays). Without the compiled module
+(~0.78x faiss's CPU per row, in faiss's own arrays). Without the compiled module
 (``GraphWalk.available()`` is False) faiss searches and grows it.
 """
 
