@@ -27,11 +27,12 @@ log = logging.getLogger(__name__)
 
 
 class GraphBuilder:
-    """Grows ``ann`` (a graph no search walks) to the rows ``offer`` names, on its own thread;
-    ``finish`` stops it and hands the graph back."""
+    """Grows ``ann`` (a graph no search walks) to the rows ``offer`` names once they reach
+    ``start``, on its own thread; ``finish`` stops it and hands the graph back."""
 
-    def __init__(self, ann: AnnIndex) -> None:
+    def __init__(self, ann: AnnIndex, start: int = 0) -> None:
         self.ann = ann
+        self._start = start
         self._wanted = ann.rows
         self._stopping = False
         self._failed = False
@@ -42,7 +43,7 @@ class GraphBuilder:
     def offer(self, rows: int) -> None:
         """The graph should hold the first ``rows`` stored rows (committed, never rewritten)."""
         with self._changed:
-            if rows > self._wanted:
+            if rows >= self._start and rows > self._wanted:
                 self._wanted = rows
                 self._changed.notify()
 

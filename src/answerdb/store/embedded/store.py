@@ -72,7 +72,6 @@ class EmbeddedStore(Store):
         # Inside bulk(): rows are stored but the graph waits until the bulk load ends.
         self._deferred = False
         self._builder: GraphBuilder | None = None  # inside bulk(): grows the graph meanwhile
-        self._outgrows = False  # inside bulk(): the rows coming will need the graph
         self._written = 0  # rows committed by this store's last add
         self._adds = 0  # batches this handle has committed
         self._seen_version = -1
@@ -142,7 +141,7 @@ class EmbeddedStore(Store):
         self._written = written  # committed: the graph may take these rows
         self._adds += 1
         if self._builder is not None:
-            self._builder.offer(written if self._outgrows else self.graph_rows(written))
+            self._builder.offer(written)
         self._refresh()
 
     def delete(self, doc_ids: list[str]) -> int:
@@ -206,26 +205,23 @@ class EmbeddedStore(Store):
         self, graph_waits: bool = False, passages: int | None = None
     ) -> Iterator[Callable[[], bool]]:
         """Store many batches, then finish and save the graph once: cheaper than catching it
-        up after each batch. Meanwhile a copy of the graph grows on a thread of its own at the
-        lowest CPU priority (graph_builder.py), in the gaps the model and the writer leave; the
-        graph takes it at the end, with the rows it lacks added on every core. Yields
-        ``grow()`` for the caller's waits: False, nothing to do there (the thread takes them).
+        up after each batch. Meanwhile a copy of the graph grows in the gaps the model and the
+        writer leave (graph_builder.py); the graph takes it at the end, with the rows it lacks
+        added on every core. Yields ``grow()`` for the caller's waits: False (nothing to do).
 
         Each batch still commits whole; another process that searches meanwhile catches its
         own graph up, as after any write. With ``graph_waits`` the graph takes none of the
-        rows (the waits embed instead): they wait for `reindex`, scanned exactly meanwhile.
-        ``passages``: about how many are coming; a store that will outgrow ``exact_limit``
-        grows its graph from the first batch on, not from the batch that outgrows it.
+        rows: they wait for `reindex`, scanned exactly meanwhile (``passages``: about how many).
         """
         if graph_waits:
             with self.writer_lock():
                 self.catalog.set_graph_waits(True)
         self._deferred = True
         adds, generation = self._adds, self._generation
-        self._builder = None if graph_waits else GraphBuilder(self.ann.copy())
-        self._outgrows = bool(
-            passages and self.catalog.committed_rows() + passages > self.exact_limit
-        )
+        # A store the coming rows take past the exact scan grows its graph from the first batch.
+        outgrows = passages and self.catalog.committed_rows() + passages > self.exact_limit
+        start = 0 if outgrows else self.exact_limit + 1
+        self._builder = None if graph_waits else GraphBuilder(self.ann.copy(), start)
         try:
             yield lambda: False
         finally:
